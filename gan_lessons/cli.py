@@ -1,0 +1,264 @@
+"""Command line: ``python -m gan_lessons {train,sample}``, or ``gan-lessons``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gan_lessons import config, data
+
+logger = logging.getLogger("gan_lessons")
+
+# The README's default run: recognisable digits of most classes within a few
+# minutes on a 2-core CPU.
+DEFAULT_STEPS = 2000
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the parser of the ``train`` and ``sample`` commands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_lessons",
+        description="Train a DCGAN on MNIST and draw samples from it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="train a GAN and write samples, curves, metrics and checkpoints",
+        description="Train a GAN on MNIST. Writes OUT/samples.png, "
+        "OUT/losses.png, OUT/metrics.jsonl, OUT/samples/ and OUT/checkpoints/.",
+    )
+    train.add_argument(
+        "--steps",
+        type=_positive_int,
+        default=DEFAULT_STEPS,
+        help=f"total training steps (default {DEFAULT_STEPS})",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="real images per step (default: the preset's, 64 for dcgan)",
+    )
+    train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed")
+    train.add_argument(
+        "--preset",
+        choices=config.PRESETS,
+        default="dcgan",
+        help="architecture and optimiser preset (default dcgan)",
+    )
+    train.add_argument(
+        "--width",
+        type=_positive_int,
+        default=None,
+        help="channels of the generator's last hidden layer (default: preset's)",
+    )
+    train.add_argument(
+        "--generator-steps",
+        type=_positive_int,
+        default=None,
+        help="generator updates per discriminator update (default: preset's)",
+    )
+    train.add_argument(
+        "--loss",
+        choices=config.GENERATOR_LOSSES,
+        default="non_saturating",
+        help="generator loss (default non_saturating)",
+    )
+    train.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=2e-4,
+        help="Adam learning rate of both networks (default 2e-4)",
+    )
+    train.add_argument(
+        "--data",
+        choices=data.SOURCES,
+        default="auto",
+        help="MNIST source: tfds (full, must be prepared), bundled (10,000 "
+        "digits in the package) or auto (tfds if prepared, else bundled)",
+    )
+    train.add_argument(
+        "--data-dir", default=None, help="tensorflow-datasets data folder"
+    )
+    train.add_argument(
+        "--out", default="runs/default", help="output folder (default runs/default)"
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest checkpoint in --out",
+    )
+    train.add_argument(
+        "--sample-every",
+        type=_non_negative_int,
+        default=250,
+        help="steps between sample grids, 0 for none (default 250)",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=500,
+        help="steps between checkpoints (default 500)",
+    )
+    train.add_argument(
+        "--log-every",
+        type=_positive_int,
+        default=10,
+        help="steps between metric records (default 10)",
+    )
+    train.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar"
+    )
+
+    sample = commands.add_parser(
+        "sample",
+        help="draw images from a trained generator",
+        description="Draw images from the newest checkpoint of a run. A .npz "
+        "output holds key 'images' of shape (N, size, size, channels) in "
+        "[-1, 1]; a .png output holds a grid.",
+    )
+    sample.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a run's output folder, or its checkpoints/ folder",
+    )
+    sample.add_argument(
+        "--n", type=_positive_int, default=64, help="number of images (default 64)"
+    )
+    sample.add_argument("--out", required=True, help="output file, .npz or .png")
+    sample.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the latent vectors"
+    )
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gan_lessons import runner
+
+    model_config = config.model_preset(args.preset, width=args.width)
+    overrides = {
+        "steps": args.steps,
+        "seed": args.seed,
+        "generator_loss": args.loss,
+        "generator_learning_rate": args.lr,
+        "discriminator_learning_rate": args.lr,
+    }
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if args.generator_steps is not None:
+        overrides["generator_steps"] = args.generator_steps
+    train_config = config.train_preset(args.preset, **overrides)
+    options = runner.RunOptions(
+        out_dir=args.out,
+        data_source=args.data,
+        data_dir=args.data_dir,
+        resume=args.resume,
+        log_every=args.log_every,
+        sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress,
+    )
+    result = runner.run_training(model_config, train_config, options)
+    last = {name: values[-1] for name, values in result.history.items()}
+    if last:
+        print(
+            f"step {int(result.state.step)}: discriminator loss "
+            f"{last['discriminator_loss']:.3f}, generator loss "
+            f"{last['generator_loss']:.3f}, D(x) {last['d_real']:.2f}, "
+            f"D(G(z)) {last['d_fake']:.2f}"
+        )
+    print(f"Samples: {result.out_dir / 'samples.png'}")
+    print(f"Curves: {result.out_dir / 'losses.png'}")
+    print(f"Checkpoints: {result.out_dir / 'checkpoints'}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import jax
+    import numpy as np
+
+    from gan_lessons import checkpoint, plotting
+    from gan_lessons.train import GAN
+
+    out = Path(args.out)
+    if out.suffix not in (".npz", ".png"):
+        raise ValueError(f"--out {args.out!r} must end in .npz or .png.")
+    folder = Path(args.checkpoint)
+    if (folder / "checkpoints").is_dir():
+        folder = folder / "checkpoints"
+    if not folder.is_dir():
+        raise checkpoint.CheckpointError(
+            f"Checkpoint folder {args.checkpoint!r} not found. Pass a run's "
+            "output folder, such as runs/default."
+        )
+    model_config, train_config = checkpoint.model_config_of(folder)
+    gan = GAN(model_config, train_config)
+    state = checkpoint.Checkpointer(folder).restore(gan)
+    z = gan.sample_latent(jax.random.key(args.seed), args.n)
+    images = np.asarray(gan.generate(state, z), dtype=np.float32)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npz":
+        np.savez_compressed(out, images=images)
+    else:
+        plotting.save_image_grid(images, out)
+    print(f"Wrote {args.n} images of shape {images.shape[1:]} to {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # Orbax and absl log every file operation at INFO.
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    from gan_lessons.checkpoint import CheckpointError
+
+    try:
+        if args.command == "train":
+            return _train(args)
+        return _sample(args)
+    except (ValueError, CheckpointError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted; the last checkpoint was kept.", file=sys.stderr)
+        return 130

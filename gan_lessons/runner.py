@@ -1,0 +1,342 @@
+"""The training loop behind ``python -m gan_lessons train``.
+
+A run writes into one output folder::
+
+    OUT/config.json          model and training configurations, data source
+    OUT/metrics.jsonl        one JSON line of scalar metrics per logged step
+    OUT/samples/step_NNNNNN.png   grids of a fixed latent batch over training
+    OUT/samples.png          the final grid
+    OUT/losses.png           loss curves and mean D(x), D(G(z))
+    OUT/checkpoints/STEP/    Orbax checkpoints (the newest few)
+
+Training resumes from the newest checkpoint with ``resume=True`` and then
+sees exactly the batches and latent vectors of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from gan_lessons import data, plotting
+from gan_lessons.checkpoint import Checkpointer, check_compatible
+from gan_lessons.config import ModelConfig, TrainConfig
+from gan_lessons.train import GAN, TrainState
+
+logger = logging.getLogger(__name__)
+
+# Seed offset of the fixed latent batch drawn for the sample grids, so that the
+# grid's vectors never coincide with a training step's.
+SAMPLE_SEED_OFFSET = 10_000
+NUM_GRID_SAMPLES = 64
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss or gradient norm became NaN or infinite."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Where a run reads and writes, and how often it reports.
+
+    Attributes:
+        out_dir: Output folder; created if missing.
+        data_source: ``"auto"``, ``"tfds"`` or ``"bundled"``.
+        data_dir: tensorflow-datasets data folder, or ``None``.
+        resume: Continue from the newest checkpoint in ``out_dir``.
+        log_every: Steps between metric records.
+        sample_every: Steps between sample grids; 0 disables them.
+        checkpoint_every: Steps between checkpoints; the last step is always
+            saved.
+        progress: Show a tqdm progress bar.
+    """
+
+    out_dir: str | os.PathLike = "runs/default"
+    data_source: str = "auto"
+    data_dir: str | os.PathLike | None = None
+    resume: bool = False
+    log_every: int = 10
+    sample_every: int = 250
+    checkpoint_every: int = 500
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("log_every", "checkpoint_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name}={value!r} must be a positive integer.")
+        if not isinstance(self.sample_every, int) or self.sample_every < 0:
+            raise ValueError(
+                f"sample_every={self.sample_every!r} must be 0 (off) or a "
+                "positive integer."
+            )
+        if self.data_source not in data.SOURCES:
+            raise ValueError(
+                f"data_source={self.data_source!r} is invalid. Use one of "
+                f"{data.SOURCES}."
+            )
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished run returns.
+
+    Attributes:
+        gan: The model structure.
+        state: The final training state.
+        history: Metric name to the logged values.
+        steps: The step number of each logged value.
+        out_dir: The output folder.
+    """
+
+    gan: GAN
+    state: TrainState
+    history: dict[str, list[float]]
+    steps: list[int]
+    out_dir: Path
+
+
+def prepare_output_folder(out_dir: str | os.PathLike) -> Path:
+    """Creates ``out_dir`` and checks that files can be written there."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(
+            f"Output folder {str(path)!r} is not writable ({error.strerror}). "
+            "Choose another folder with --out."
+        ) from error
+    return path
+
+
+def run_training(
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    options: RunOptions = RunOptions(),
+    *,
+    dataset: data.Dataset | None = None,
+) -> RunResult:
+    """Trains a GAN and writes samples, curves, metrics and checkpoints.
+
+    Args:
+        model_config: Architecture; on resume it must match the checkpoint.
+        train_config: Optimisation settings. On resume the saved settings are
+            used, except ``steps``, which may extend the run.
+        options: Output folder, data source and reporting intervals.
+        dataset: Images to train on; ``None`` loads MNIST's training split
+            from ``options.data_source``.
+
+    Returns:
+        The final state and the logged metric history.
+
+    Raises:
+        ValueError: The output folder already holds a run and ``resume`` is
+            off, or is not writable, or a setting is invalid.
+        CheckpointError: ``resume`` is on and the checkpoint is missing or
+            belongs to another architecture.
+        TrainingDivergedError: A metric became NaN or infinite; the last
+            checkpoint is kept.
+    """
+    out = prepare_output_folder(options.out_dir)
+    checkpointer = Checkpointer(out / "checkpoints")
+    saved_steps = checkpointer.steps()
+    if saved_steps and not options.resume:
+        raise ValueError(
+            f"{str(out)!r} already holds a run with a checkpoint at step "
+            f"{saved_steps[-1]}. Pass --resume to continue it, or choose another "
+            "--out."
+        )
+
+    if options.resume:
+        meta = checkpointer.read_meta()
+        check_compatible(meta, model_config, checkpointer.directory)
+        saved_train = TrainConfig.from_dict(meta["train_config"])
+        train_config = dataclasses.replace(saved_train, steps=train_config.steps)
+    gan = GAN(model_config, train_config)
+    state = checkpointer.restore(gan) if options.resume else gan.init()
+    start = int(state.step)
+    if start >= train_config.steps:
+        logger.info(
+            "The checkpoint is at step %d and steps=%d, so there is nothing to "
+            "train. Pass a larger --steps to continue.",
+            start,
+            train_config.steps,
+        )
+
+    if dataset is None:
+        dataset = data.load_mnist(options.data_source, "train", options.data_dir)
+    if dataset.images.shape[1:] != model_config.image_shape:
+        raise ValueError(
+            f"The dataset's images have shape {dataset.images.shape[1:]} but the "
+            f"model expects {model_config.image_shape}; pass image_size and "
+            "channels that match the data."
+        )
+    stream = data.BatchStream(dataset, train_config.batch_size, seed=train_config.seed)
+    _write_json(
+        out / "config.json",
+        {
+            "model_config": model_config.to_dict(),
+            "train_config": train_config.to_dict(),
+            "data_source": dataset.source,
+            "num_train_images": len(dataset),
+        },
+    )
+
+    history, logged_steps = _read_history(out / "metrics.jsonl", up_to=start)
+    fixed_z = gan.sample_latent(
+        jax.random.key(train_config.seed + SAMPLE_SEED_OFFSET), NUM_GRID_SAMPLES
+    )
+    samples_dir = out / "samples"
+    samples_dir.mkdir(exist_ok=True)
+
+    logger.info(
+        "Training from step %d to %d at batch %d on %s; compiling the step "
+        "first takes a while.",
+        start,
+        train_config.steps,
+        train_config.batch_size,
+        jax.devices()[0].platform.upper(),
+    )
+    pending: list[tuple[int, dict[str, jax.Array]]] = []
+    bar = tqdm(
+        total=train_config.steps,
+        initial=start,
+        disable=not options.progress,
+        desc="training",
+        unit="step",
+    )
+    started = time.perf_counter()
+    step = start
+    try:
+        for step in range(start, train_config.steps):
+            # Update the discriminator, then the generator.
+            state, metrics = gan.train_step(state, stream.batch_at(step))
+            pending.append((step + 1, metrics))
+            done = step + 1
+            last = done == train_config.steps
+            save = done % options.checkpoint_every == 0 or last
+
+            # Log: fetch the metrics of the last few steps in one transfer.
+            # Metrics are checked before every checkpoint, so a diverged state
+            # is never saved.
+            if done % options.log_every == 0 or save:
+                records = _flush(pending, out / "metrics.jsonl")
+                pending = []
+                for record in records:
+                    logged_steps.append(record["step"])
+                    for name, value in record.items():
+                        if name != "step":
+                            history.setdefault(name, []).append(value)
+                bar.set_postfix(
+                    d_loss=f"{records[-1]['discriminator_loss']:.3f}",
+                    g_loss=f"{records[-1]['generator_loss']:.3f}",
+                )
+
+            # Draw the fixed latent batch.
+            if options.sample_every and (done % options.sample_every == 0 or last):
+                plotting.save_image_grid(
+                    np.asarray(gan.generate(state, fixed_z)),
+                    samples_dir / f"step_{done:06d}.png",
+                )
+
+            # Checkpoint.
+            if save:
+                checkpointer.save(gan, state, extra={"data_source": dataset.source})
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        _flush(pending, out / "metrics.jsonl")  # raises if the state diverged
+        if int(state.step) > start:
+            logger.warning(
+                "Interrupted; saving a checkpoint of step %d.", int(state.step)
+            )
+            checkpointer.save(gan, state, extra={"data_source": dataset.source})
+        raise
+    bar.close()
+    elapsed = time.perf_counter() - started
+    trained = train_config.steps - start
+    if trained > 0:
+        logger.info(
+            "Trained %d steps in %.1f s (%.1f images/s, compilation included).",
+            trained,
+            elapsed,
+            trained * train_config.batch_size / elapsed,
+        )
+
+    # Final outputs.
+    plotting.save_image_grid(
+        np.asarray(gan.generate(state, fixed_z)), out / "samples.png"
+    )
+    if history:
+        fig = plotting.plot_history(history, steps=logged_steps)
+        fig.savefig(out / "losses.png", dpi=100)
+    return RunResult(gan, state, history, logged_steps, out)
+
+
+def _flush(
+    pending: list[tuple[int, dict[str, jax.Array]]], path: Path
+) -> list[dict[str, Any]]:
+    """Fetches pending metrics, checks them, and appends them to ``path``."""
+    fetched = jax.device_get([metrics for _, metrics in pending])
+    records = []
+    for (step, _), metrics in zip(pending, fetched, strict=True):
+        record = {"step": step}
+        record.update({name: float(value) for name, value in metrics.items()})
+        records.append(record)
+    with path.open("a") as file:
+        for record in records:
+            file.write(json.dumps(record) + "\n")
+    for record in records:
+        bad = {k: v for k, v in record.items() if not math.isfinite(v)}
+        if bad:
+            raise TrainingDivergedError(
+                f"Training diverged at step {record['step']}: {bad}. The last "
+                "checkpoint is kept; lower the learning rates or resume from it."
+            )
+    return records
+
+
+def _read_history(
+    path: Path, *, up_to: int
+) -> tuple[dict[str, list[float]], list[int]]:
+    """Reads logged metrics up to step ``up_to`` and drops any later lines.
+
+    A run resumed from an earlier checkpoint than its last log line would
+    otherwise record those steps twice.
+    """
+    history: dict[str, list[float]] = {}
+    steps: list[int] = []
+    if not path.exists():
+        return history, steps
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+        if record.get("step", math.inf) > up_to:
+            continue
+        kept.append(line)
+        steps.append(record["step"])
+        for name, value in record.items():
+            if name != "step":
+                history.setdefault(name, []).append(value)
+    path.write_text("".join(line + "\n" for line in kept))
+    return history, steps
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")

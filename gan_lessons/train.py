@@ -1,0 +1,384 @@
+"""Pure, jit-compiled GAN training steps.
+
+The networks live as NNX graph definitions (static) plus arrays (a pytree), so
+a step is a pure function: ``(state, batch) -> (new_state, metrics)``. One step
+updates the discriminator on a real and a generated batch, then the generator
+through the updated discriminator, with separate Adam optimisers.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from gan_lessons import losses
+from gan_lessons.config import ModelConfig, TrainConfig
+from gan_lessons.models import Discriminator, Generator, sample_latent
+
+
+class TrainState(NamedTuple):
+    """Everything that changes during training; a pytree of arrays.
+
+    Attributes:
+        step: Number of completed steps, int32 scalar.
+        key: Base PRNG key data, uint32 ``(2,)``. Step ``s`` draws its latent
+            vectors from ``fold_in(key, s)``, so resuming at step ``s`` draws
+            the same vectors as an uninterrupted run.
+        generator_params: The generator's ``nnx.Param`` values.
+        generator_stats: The generator's batch-norm running averages.
+        discriminator_params: The discriminator's ``nnx.Param`` values.
+        discriminator_stats: The discriminator's batch-norm running averages.
+        generator_opt_state: Optax state of the generator's optimiser.
+        discriminator_opt_state: Optax state of the discriminator's optimiser.
+    """
+
+    step: jax.Array
+    key: jax.Array
+    generator_params: nnx.State
+    generator_stats: nnx.State
+    discriminator_params: nnx.State
+    discriminator_stats: nnx.State
+    generator_opt_state: optax.OptState
+    discriminator_opt_state: optax.OptState
+
+
+def make_optimizer(learning_rate: float, beta1: float, beta2: float):
+    """Returns Adam whose learning rate lives in its state as an array.
+
+    Keeping the rate in the state lets a learner change it between steps
+    without recompiling the step.
+    """
+    return optax.inject_hyperparams(optax.adam)(
+        learning_rate=learning_rate, b1=beta1, b2=beta2
+    )
+
+
+class GAN:
+    """A generator, a discriminator and their jit-compiled steps.
+
+    The object holds only static structure: configurations, NNX graph
+    definitions and optimisers. All arrays are in a ``TrainState``.
+
+    Example:
+        >>> gan = GAN(model_preset("dcgan"), train_preset("dcgan"))
+        >>> state = gan.init()
+        >>> state, metrics = gan.train_step(state, batch)
+    """
+
+    def __init__(self, model_config: ModelConfig, train_config: TrainConfig):
+        self.model_config = model_config
+        self.train_config = train_config
+        generator = Generator(model_config, rngs=nnx.Rngs(0))
+        discriminator = Discriminator(model_config, rngs=nnx.Rngs(0))
+        self._generator_def = nnx.graphdef(generator)
+        self._discriminator_def = nnx.graphdef(discriminator)
+        tc = train_config
+        self.generator_optimizer = make_optimizer(
+            tc.generator_learning_rate, tc.beta1, tc.beta2
+        )
+        self.discriminator_optimizer = make_optimizer(
+            tc.discriminator_learning_rate, tc.beta1, tc.beta2
+        )
+        self._train_step = jax.jit(self._step)
+        self._train_steps = jax.jit(self._steps, static_argnames="unroll")
+        self._generate = jax.jit(self._generate_impl)
+        self._discriminate = jax.jit(self._discriminate_impl)
+
+    # Construction.
+
+    def init(self, seed: int | None = None) -> TrainState:
+        """Initialises both networks and optimisers.
+
+        Args:
+            seed: Seed of the weights and of every later latent draw; ``None``
+                uses the training configuration's seed.
+
+        Returns:
+            The state at step 0.
+        """
+        seed = self.train_config.seed if seed is None else seed
+        key = jax.random.key_data(jax.random.key(seed))
+        generator = Generator(self.model_config, rngs=nnx.Rngs(seed))
+        discriminator = Discriminator(self.model_config, rngs=nnx.Rngs(seed + 1))
+        _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
+        _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
+        return TrainState(
+            step=jnp.zeros((), jnp.int32),
+            key=key,
+            generator_params=g_params,
+            generator_stats=g_stats,
+            discriminator_params=d_params,
+            discriminator_stats=d_stats,
+            generator_opt_state=self.generator_optimizer.init(g_params),
+            discriminator_opt_state=self.discriminator_optimizer.init(d_params),
+        )
+
+    def generator(self, state: TrainState) -> Generator:
+        """Returns a ``Generator`` module holding copies of the state's arrays."""
+        return nnx.merge(
+            self._generator_def, state.generator_params, state.generator_stats
+        )
+
+    def discriminator(self, state: TrainState) -> Discriminator:
+        """Returns a ``Discriminator`` module holding the state's arrays."""
+        return nnx.merge(
+            self._discriminator_def,
+            state.discriminator_params,
+            state.discriminator_stats,
+        )
+
+    # Public steps.
+
+    def train_step(
+        self, state: TrainState, batch: jax.Array | np.ndarray
+    ) -> tuple[TrainState, dict[str, jax.Array]]:
+        """Runs one training step; compiled on the first call only.
+
+        Args:
+            state: The current state.
+            batch: Real images ``(batch, size, size, channels)``, float32 NHWC
+                in [-1, 1].
+
+        Returns:
+            The new state and scalar metrics: ``discriminator_loss``,
+            ``generator_loss``, ``d_real`` (mean D(x)), ``d_fake`` (mean
+            D(G(z)) before the discriminator's update) and the gradient norms
+            ``discriminator_grad_norm`` and ``generator_grad_norm``.
+        """
+        batch = self._check_batch(batch)
+        return self._train_step(state, batch)
+
+    def train_steps(
+        self,
+        state: TrainState,
+        batches: jax.Array | np.ndarray,
+        *,
+        unroll: int | bool = 1,
+    ) -> tuple[TrainState, dict[str, jax.Array]]:
+        """Runs ``K`` steps in one call with ``jax.lax.scan``.
+
+        Args:
+            state: The current state.
+            batches: ``(K, batch, size, size, channels)`` real images.
+            unroll: Passed to ``jax.lax.scan``; ``True`` unrolls fully, which
+                compiles longer but can run faster on a CPU.
+
+        Returns:
+            The state after ``K`` steps and metrics stacked to shape ``(K,)``.
+        """
+        batches = jnp.asarray(batches)
+        if batches.ndim != 5:
+            raise ValueError(
+                f"batches have shape {batches.shape}; expected (steps, batch, "
+                "height, width, channels)."
+            )
+        self._check_batch(batches[0])
+        return self._train_steps(state, batches, unroll=unroll)
+
+    def generate(self, state: TrainState, z: jax.Array | np.ndarray) -> jax.Array:
+        """Renders images from latent vectors with the running statistics.
+
+        Sampling never changes the state, and each image depends only on its
+        own latent vector.
+
+        Args:
+            state: The state whose generator to use.
+            z: Latent vectors ``(n, latent_dim)``.
+
+        Returns:
+            Images ``(n, size, size, channels)`` in [-1, 1].
+        """
+        z = jnp.asarray(z, jnp.float32)
+        expected = self.model_config.latent_dim
+        if z.ndim != 2 or z.shape[1] != expected:
+            raise ValueError(f"z has shape {z.shape}; expected (n, {expected}).")
+        return self._generate(state.generator_params, state.generator_stats, z)
+
+    def discriminate(
+        self, state: TrainState, images: jax.Array | np.ndarray
+    ) -> jax.Array:
+        """Returns discriminator logits ``(n,)`` with the running statistics."""
+        images = self._check_batch(images)
+        return self._discriminate(
+            state.discriminator_params, state.discriminator_stats, images
+        )
+
+    def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
+        """Draws ``num`` latent vectors from the configured prior."""
+        return sample_latent(key, num, self.model_config)
+
+    def set_learning_rates(
+        self,
+        state: TrainState,
+        *,
+        generator: float | None = None,
+        discriminator: float | None = None,
+    ) -> TrainState:
+        """Returns ``state`` with new learning rates; nothing recompiles."""
+        for name, value in (("generator", generator), ("discriminator", discriminator)):
+            if value is not None and not (
+                isinstance(value, (int, float)) and value > 0
+            ):
+                raise ValueError(
+                    f"{name} learning rate {value!r} must be a positive number."
+                )
+        g_opt = state.generator_opt_state
+        d_opt = state.discriminator_opt_state
+        if generator is not None:
+            g_opt = _with_learning_rate(g_opt, generator)
+        if discriminator is not None:
+            d_opt = _with_learning_rate(d_opt, discriminator)
+        return state._replace(generator_opt_state=g_opt, discriminator_opt_state=d_opt)
+
+    # Pure functions behind the jitted ones.
+
+    def _apply_generator(self, params, stats, z, *, train: bool):
+        model = nnx.merge(self._generator_def, params, stats, copy=True)
+        images = model(z, train=train)
+        return images, nnx.state(model, nnx.BatchStat)
+
+    def _apply_discriminator(self, params, stats, images, *, train: bool):
+        model = nnx.merge(self._discriminator_def, params, stats, copy=True)
+        logits = model(images, train=train)
+        return logits, nnx.state(model, nnx.BatchStat)
+
+    def _generate_impl(self, params, stats, z):
+        images, _ = self._apply_generator(params, stats, z, train=False)
+        return images
+
+    def _discriminate_impl(self, params, stats, images):
+        logits, _ = self._apply_discriminator(params, stats, images, train=False)
+        return logits
+
+    def _step(self, state: TrainState, real: jax.Array):
+        tc = self.train_config
+        batch_size = real.shape[0]
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+        keys = jax.random.split(step_key, tc.generator_steps)
+
+        # Generate once, keeping the VJP: the discriminator trains on these
+        # images and the first generator update backpropagates through them.
+        z = sample_latent(keys[0], batch_size, self.model_config)
+        generate = functools.partial(
+            self._apply_generator, stats=state.generator_stats, z=z, train=True
+        )
+        fake, pullback, g_stats = jax.vjp(
+            generate, state.generator_params, has_aux=True
+        )
+
+        # Update the discriminator on a real and a generated batch. Batch norm
+        # sees them separately, so neither batch's statistics leak into the
+        # other's normalisation.
+        def discriminator_objective(d_params):
+            real_logits, d_stats = self._apply_discriminator(
+                d_params, state.discriminator_stats, real, train=True
+            )
+            fake_logits, d_stats = self._apply_discriminator(
+                d_params, d_stats, jax.lax.stop_gradient(fake), train=True
+            )
+            loss = losses.discriminator_loss(
+                real_logits, fake_logits, tc.label_smoothing
+            )
+            return loss, (d_stats, real_logits, fake_logits)
+
+        (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(
+            discriminator_objective, has_aux=True
+        )(state.discriminator_params)
+        d_updates, d_opt_state = self.discriminator_optimizer.update(
+            d_grads, state.discriminator_opt_state, state.discriminator_params
+        )
+        d_params = optax.apply_updates(state.discriminator_params, d_updates)
+
+        # Update the generator through the updated discriminator. Its batch
+        # statistics from this pass are discarded: they describe fakes only.
+        def generator_objective(images):
+            logits, _ = self._apply_discriminator(d_params, d_stats, images, train=True)
+            return losses.generator_loss(logits, tc.generator_loss)
+
+        g_loss, d_fake_images = jax.value_and_grad(generator_objective)(fake)
+        (g_grads,) = pullback(d_fake_images)
+        g_params = state.generator_params
+        g_opt_state = state.generator_opt_state
+        g_updates, g_opt_state = self.generator_optimizer.update(
+            g_grads, g_opt_state, g_params
+        )
+        g_params = optax.apply_updates(g_params, g_updates)
+
+        # Extra generator updates, each on fresh latent vectors.
+        for key in keys[1:]:
+            z = sample_latent(key, batch_size, self.model_config)
+
+            def full_objective(params, stats, z=z):
+                images, stats = self._apply_generator(params, stats, z, train=True)
+                return generator_objective(images), stats
+
+            (g_loss, g_stats), g_grads = jax.value_and_grad(
+                full_objective, has_aux=True
+            )(g_params, g_stats)
+            g_updates, g_opt_state = self.generator_optimizer.update(
+                g_grads, g_opt_state, g_params
+            )
+            g_params = optax.apply_updates(g_params, g_updates)
+
+        new_state = TrainState(
+            step=state.step + 1,
+            key=state.key,
+            generator_params=g_params,
+            generator_stats=g_stats,
+            discriminator_params=d_params,
+            discriminator_stats=d_stats,
+            generator_opt_state=g_opt_state,
+            discriminator_opt_state=d_opt_state,
+        )
+        metrics = {
+            "discriminator_loss": d_loss,
+            "generator_loss": g_loss,
+            "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
+            "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
+            "discriminator_grad_norm": optax.global_norm(d_grads),
+            "generator_grad_norm": optax.global_norm(g_grads),
+        }
+        return new_state, metrics
+
+    def _steps(self, state: TrainState, batches: jax.Array, *, unroll):
+        return jax.lax.scan(self._step, state, batches, unroll=unroll)
+
+    def _check_batch(self, batch: Any) -> jax.Array:
+        expected = self.model_config.image_shape
+        shape = getattr(batch, "shape", None)
+        if shape is None or len(shape) != 4 or tuple(shape[1:]) != expected:
+            raise ValueError(
+                f"batch has shape {shape}; expected (batch, {expected[0]}, "
+                f"{expected[1]}, {expected[2]}) float32 NHWC in [-1, 1]."
+            )
+        if shape[0] == 0:
+            raise ValueError("batch is empty; expected at least one image.")
+        dtype = np.dtype(batch.dtype)
+        if dtype != np.float32:
+            hint = (
+                " Convert with gan_lessons.data.to_float." if dtype == np.uint8 else ""
+            )
+            raise ValueError(
+                f"batch has dtype {dtype}; expected float32 in [-1, 1].{hint}"
+            )
+        if isinstance(batch, np.ndarray):
+            low, high = float(batch.min()), float(batch.max())
+            if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+                raise ValueError(
+                    f"batch values span [{low:.3g}, {high:.3g}]; expected [-1, 1]. "
+                    "Scale uint8 images with gan_lessons.data.to_float."
+                )
+        return jnp.asarray(batch)
+
+
+def _with_learning_rate(opt_state, value: float):
+    hyperparams = dict(opt_state.hyperparams)
+    old = hyperparams["learning_rate"]
+    hyperparams["learning_rate"] = jnp.asarray(value, dtype=old.dtype)
+    return opt_state._replace(hyperparams=hyperparams)
