@@ -52,7 +52,10 @@ def _manager(directory: str | os.PathLike, *, create: bool, max_to_keep: int | N
     return ocp.CheckpointManager(
         Path(directory).absolute(),
         options=options,
-        item_names=("state", "meta"),
+        item_handlers={
+            "state": ocp.StandardCheckpointHandler(),
+            "meta": ocp.JsonCheckpointHandler(),
+        },
     )
 
 
