@@ -199,6 +199,11 @@ class Checkpointer:
         }
         manager = self._get_manager(create=False)
         saved = manager.item_metadata(step)["state"]
+        if saved is None:
+            raise CheckpointError(
+                f"Checkpoint {self.directory / str(step)} has no readable array "
+                "metadata (state/_METADATA)."
+            )
         _check_same_arrays(saved, target, self.directory / str(step))
         restored = manager.restore(
             step,

@@ -250,8 +250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Orbax and absl log every file operation at INFO.
     logging.getLogger("absl").setLevel(logging.WARNING)
+    from gan_lessons import runtime
     from gan_lessons.checkpoint import CheckpointError
 
+    runtime.enable_compilation_cache()
+    logger.info(runtime.describe_devices())
     try:
         if args.command == "train":
             return _train(args)

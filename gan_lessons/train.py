@@ -9,6 +9,7 @@ through the updated discriminator, with separate Adam optimisers.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -16,10 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from gan_lessons import losses
 from gan_lessons.config import ModelConfig, TrainConfig
 from gan_lessons.models import Discriminator, Generator, sample_latent
+
+# Name of the mesh axis that data-parallel training splits the batch over.
+DATA_AXIS = "data"
 
 
 class TrainState(NamedTuple):
@@ -71,9 +76,16 @@ class GAN:
         >>> state, metrics = gan.train_step(state, batch)
     """
 
-    def __init__(self, model_config: ModelConfig, train_config: TrainConfig):
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        *,
+        mesh: Mesh | None = None,
+    ):
         self.model_config = model_config
         self.train_config = train_config
+        self.mesh = mesh
         generator = Generator(model_config, rngs=nnx.Rngs(0))
         discriminator = Discriminator(model_config, rngs=nnx.Rngs(0))
         self._generator_def = nnx.graphdef(generator)
@@ -85,8 +97,32 @@ class GAN:
         self.discriminator_optimizer = make_optimizer(
             tc.discriminator_learning_rate, tc.beta1, tc.beta2
         )
-        self._train_step = jax.jit(self._step)
-        self._train_steps = jax.jit(self._steps, static_argnames="unroll")
+        if mesh is None:
+            self._train_step = jax.jit(self._step)
+            self._train_steps = jax.jit(self._steps, static_argnames="unroll")
+        else:
+            # Data parallelism: the state is replicated on every device and
+            # the batch is split along its first axis. jit keeps the
+            # single-device semantics, so batch norm and the losses still
+            # average over the whole batch, through cross-device reductions.
+            self._check_mesh_batch(mesh, train_config.batch_size)
+            replicated = NamedSharding(mesh, PartitionSpec())
+            self._batch_sharding = NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+            self._replicated = replicated
+            self._train_step = jax.jit(
+                self._step,
+                in_shardings=(replicated, self._batch_sharding),
+                out_shardings=(replicated, replicated),
+            )
+            self._train_steps = jax.jit(
+                self._steps,
+                static_argnames="unroll",
+                in_shardings=(
+                    replicated,
+                    NamedSharding(mesh, PartitionSpec(None, DATA_AXIS)),
+                ),
+                out_shardings=(replicated, replicated),
+            )
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
 
@@ -108,7 +144,7 @@ class GAN:
         discriminator = Discriminator(self.model_config, rngs=nnx.Rngs(seed + 1))
         _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
         _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
-        return TrainState(
+        state = TrainState(
             step=jnp.zeros((), jnp.int32),
             key=key,
             generator_params=g_params,
@@ -118,19 +154,41 @@ class GAN:
             generator_opt_state=self.generator_optimizer.init(g_params),
             discriminator_opt_state=self.discriminator_optimizer.init(d_params),
         )
+        if self.mesh is not None:
+            state = jax.device_put(state, self._replicated)
+        return state
+
+    def shard_batch(self, batch: np.ndarray) -> jax.Array:
+        """Places this process's rows of a global batch on the mesh.
+
+        Every process passes the same global batch, ``(batch, size, size,
+        channels)``; each keeps the rows of its own devices. Without a mesh
+        the batch is returned as a device array.
+        """
+        if self.mesh is None:
+            return jnp.asarray(batch)
+        count = jax.process_count()
+        rows = batch.shape[0] // count
+        index = jax.process_index()
+        local = batch[index * rows : (index + 1) * rows]
+        return jax.make_array_from_process_local_data(self._batch_sharding, local)
 
     def generator(self, state: TrainState) -> Generator:
         """Returns a ``Generator`` module holding copies of the state's arrays."""
         return nnx.merge(
-            self._generator_def, state.generator_params, state.generator_stats
+            self._generator_def,
+            state.generator_params,
+            state.generator_stats,
+            copy=True,
         )
 
     def discriminator(self, state: TrainState) -> Discriminator:
-        """Returns a ``Discriminator`` module holding the state's arrays."""
+        """Returns a ``Discriminator`` module holding copies of the state's arrays."""
         return nnx.merge(
             self._discriminator_def,
             state.discriminator_params,
             state.discriminator_stats,
+            copy=True,
         )
 
     # Public steps.
@@ -172,13 +230,16 @@ class GAN:
         Returns:
             The state after ``K`` steps and metrics stacked to shape ``(K,)``.
         """
-        batches = jnp.asarray(batches)
-        if batches.ndim != 5:
+        shape = tuple(getattr(batches, "shape", ()))
+        if len(shape) != 5 or shape[0] == 0:
             raise ValueError(
-                f"batches have shape {batches.shape}; expected (steps, batch, "
-                "height, width, channels)."
+                f"batches have shape {shape}; expected (steps, batch, height, "
+                "width, channels) with at least one step."
             )
         self._check_batch(batches[0])
+        if isinstance(batches, np.ndarray):
+            self._check_range(batches)
+        batches = jnp.asarray(batches)
         return self._train_steps(state, batches, unroll=unroll)
 
     def generate(self, state: TrainState, z: jax.Array | np.ndarray) -> jax.Array:
@@ -341,13 +402,27 @@ class GAN:
             "generator_loss": g_loss,
             "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
             "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
-            "discriminator_grad_norm": optax.global_norm(d_grads),
-            "generator_grad_norm": optax.global_norm(g_grads),
+            "discriminator_grad_norm": optax.tree.norm(d_grads),
+            "generator_grad_norm": optax.tree.norm(g_grads),
         }
         return new_state, metrics
 
     def _steps(self, state: TrainState, batches: jax.Array, *, unroll):
         return jax.lax.scan(self._step, state, batches, unroll=unroll)
+
+    @staticmethod
+    def _check_mesh_batch(mesh: Mesh, batch_size: int) -> None:
+        if DATA_AXIS not in mesh.axis_names:
+            raise ValueError(
+                f"mesh axes {mesh.axis_names} lack {DATA_AXIS!r}; build the mesh "
+                "with gan_lessons.train.data_parallel_mesh()."
+            )
+        devices = mesh.shape[DATA_AXIS]
+        if batch_size % devices:
+            raise ValueError(
+                f"batch_size={batch_size} does not split evenly over {devices} "
+                f"devices; use a multiple of {devices}."
+            )
 
     def _check_batch(self, batch: Any) -> jax.Array:
         expected = self.model_config.image_shape
@@ -368,13 +443,31 @@ class GAN:
                 f"batch has dtype {dtype}; expected float32 in [-1, 1].{hint}"
             )
         if isinstance(batch, np.ndarray):
-            low, high = float(batch.min()), float(batch.max())
-            if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
-                raise ValueError(
-                    f"batch values span [{low:.3g}, {high:.3g}]; expected [-1, 1]. "
-                    "Scale uint8 images with gan_lessons.data.to_float."
-                )
-        return jnp.asarray(batch)
+            self._check_range(batch)
+            return self.shard_batch(batch)
+        return batch
+
+    @staticmethod
+    def _check_range(batch: np.ndarray) -> None:
+        # Only host arrays are checked: reading a device array's range would
+        # wait for the device every step.
+        low, high = float(batch.min()), float(batch.max())
+        if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+            raise ValueError(
+                f"batch values span [{low:.3g}, {high:.3g}]; expected [-1, 1]. "
+                "Scale uint8 images with gan_lessons.data.to_float."
+            )
+
+
+def data_parallel_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+    """Returns a one-axis mesh named ``"data"`` over ``devices``.
+
+    Args:
+        devices: Devices to train on; ``None`` uses all devices of all
+            processes, ``jax.devices()``.
+    """
+    devices = jax.devices() if devices is None else list(devices)
+    return Mesh(np.asarray(devices), (DATA_AXIS,))
 
 
 def _with_learning_rate(opt_state, value: float):
