@@ -5,6 +5,10 @@ Images are NHWC batches ``(batch, height, width, channels)`` with values in
 the batch's own statistics and updates the running averages, ``train=False``
 uses the running averages and changes nothing, so one latent vector gives the
 same image alone or inside a batch.
+
+The convolutions come from ``gan_lessons.layers``: they hold the same
+parameters as ``nnx.Conv`` and ``nnx.ConvTranspose`` and compute the same
+outputs, in formulations that train several times faster on XLA's CPU backend.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from gan_lessons import layers
 from gan_lessons.config import ModelConfig
 
 # Momentum of the batch-norm running averages. PyTorch's default of 0.1 for the
@@ -30,8 +35,8 @@ def _conv_transpose(
     use_bias: bool,
     init: nnx.Initializer,
     rngs: nnx.Rngs,
-) -> nnx.Module:
-    return nnx.ConvTranspose(
+) -> layers.ConvTranspose:
+    return layers.ConvTranspose(
         in_features,
         out_features,
         (kernel, kernel),
@@ -52,8 +57,8 @@ def _conv(
     use_bias: bool,
     init: nnx.Initializer,
     rngs: nnx.Rngs,
-) -> nnx.Module:
-    return nnx.Conv(
+) -> layers.Conv:
+    return layers.Conv(
         in_features,
         out_features,
         (kernel, kernel),
