@@ -77,9 +77,10 @@ def _batch_norm(features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
 class Generator(nnx.Module):
     """Maps latent vectors ``(batch, latent_dim)`` to images in [-1, 1].
 
-    For the ``dcgan`` preset at 32x32x1 the shapes are::
+    For the ``dcgan`` preset at 32x32x1 and its default width 32 the shapes
+    are::
 
-        z (100,) -> dense -> 4x4x256 -> 8x8x128 -> 16x16x64 -> 32x32x1 (tanh)
+        z (100,) -> dense -> 4x4x128 -> 8x8x64 -> 16x16x32 -> 32x32x1 (tanh)
     """
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
@@ -167,9 +168,9 @@ class Discriminator(nnx.Module):
     """Maps images ``(batch, size, size, channels)`` to one logit per image.
 
     The logit is the log-odds that the image is real, so D(x) = sigmoid(logit).
-    For the ``dcgan`` preset at 32x32x1 the shapes are::
+    For the ``dcgan`` preset at 32x32x1 and width 32 the shapes are::
 
-        32x32x1 -> 16x16x64 -> 8x8x128 -> 4x4x256 -> dense -> logit
+        32x32x1 -> 16x16x32 -> 8x8x64 -> 4x4x128 -> dense -> logit
     """
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):

@@ -61,7 +61,37 @@ def test_generator_output_tanh_range(gan, init_state):
 
 
 def test_param_count_dcgan_default():
-    config = model_preset("dcgan")  # width 64, 32x32x1, latent 100
+    config = model_preset("dcgan")  # width 32, 32x32x1, latent 100
+    # Same layers as at width 64 below, with every channel count halved.
+    generator = (
+        100 * 4 * 4 * 128
+        + 2 * 128
+        + 4 * 4 * 128 * 64
+        + 2 * 64
+        + 4 * 4 * 64 * 32
+        + 2 * 32
+        + 4 * 4 * 32 * 1
+        + 1
+    )
+    discriminator = (
+        4 * 4 * 1 * 32
+        + 32
+        + 4 * 4 * 32 * 64
+        + 2 * 64
+        + 4 * 4 * 64 * 128
+        + 2 * 128
+        + 4 * 4 * 128
+        + 1
+    )
+
+    assert generator == 369_601
+    assert discriminator == 166_817
+    assert count_params(_abstract(Generator, config)) == generator
+    assert count_params(_abstract(Discriminator, config)) == discriminator
+
+
+def test_param_count_dcgan_width_64():
+    config = model_preset("dcgan", width=64)  # 32x32x1, latent 100
     # Generator: dense 100 -> 4x4x256 without bias, then batch norm (scale and
     # bias). Transposed 4x4 convolutions 256 -> 128 -> 64 have no bias and are
     # followed by batch norm. The image layer 64 -> 1 has a bias and no norm.
@@ -171,7 +201,7 @@ INVALID_CONFIGS = {
     ),
     "seed_features": (
         lambda: ModelConfig(preset="seed", output_kernel=32),
-        "generator_features=(256, 128, 64)",
+        "generator_features=(128, 64, 32)",
     ),
     "width": (lambda: model_preset("dcgan", width=0), "width=0"),
 }
