@@ -11,7 +11,7 @@ discriminator. Torch is not a dependency of the package: install it with
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 from gan_lessons.config import ModelConfig, TrainConfig
 
 
-def _upsample(cin: int, cout: int, kernel: int) -> nn.ConvTranspose2d:
+def _upsample(cin: int, cout: int, kernel: int, bias: bool) -> nn.ConvTranspose2d:
     # Doubles height and width for kernel 4 (padding 1) or 5 (padding 2 plus
     # one extra output row and column).
     padding = (kernel - 1) // 2
@@ -32,7 +32,7 @@ def _upsample(cin: int, cout: int, kernel: int) -> nn.ConvTranspose2d:
         stride=2,
         padding=padding,
         output_padding=output_padding,
-        bias=False,
+        bias=bias,
     )
 
 
@@ -52,8 +52,11 @@ def build_generator(config: ModelConfig) -> nn.Module:
     for i, (cin, cout) in enumerate(
         zip(features[: len(outputs)], outputs, strict=True)
     ):
-        layers.append(_upsample(cin, cout, config.generator_kernel))
-        if not (last_is_image and i == len(outputs) - 1):
+        is_image = last_is_image and i == len(outputs) - 1
+        # Only the layer that outputs the image has a bias; batch norm
+        # follows every other one.
+        layers.append(_upsample(cin, cout, config.generator_kernel, bias=is_image))
+        if not is_image:
             layers += [nn.BatchNorm2d(cout, momentum=0.1), nn.ReLU()]
     if not last_is_image:
         # A stride-1 convolution with 'same' padding costs the same as the
@@ -90,10 +93,10 @@ def build_discriminator(config: ModelConfig) -> nn.Module:
     return nn.Sequential(*layers)
 
 
-def time_torch(
-    model_config: ModelConfig, train_config: TrainConfig, steps: int
-) -> float:
-    """Returns steady-state training steps per second in PyTorch eager."""
+def make_torch_step(
+    model_config: ModelConfig, train_config: TrainConfig
+) -> Callable[[], None]:
+    """Returns a function that runs one PyTorch eager training step."""
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
     generator = build_generator(model_config)
@@ -132,12 +135,9 @@ def time_torch(
         g_loss.backward()
         g_opt.step()
 
-    for _ in range(3):
+    for _ in range(3):  # warm-up
         step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps / (time.perf_counter() - start)
+    return step
 
 
 def count_params(module: nn.Module) -> int:
