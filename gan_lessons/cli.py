@@ -143,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
+    train.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help="split each batch over all devices JAX sees, such as several GPUs "
+        "or TPU cores; the batch size must be a multiple of their count",
+    )
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="call jax.distributed.initialize() first, for one process per "
+        "host of a multi-host GPU cluster or TPU pod slice; implies "
+        "--data-parallel",
+    )
 
     sample = commands.add_parser(
         "sample",
@@ -167,7 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import jax
+
     from gan_lessons import runner
+
+    if args.distributed:
+        # Reads the coordinator address and process ids from the cluster's
+        # environment (TPU metadata, SLURM or Open MPI variables).
+        jax.distributed.initialize()
 
     model_config = config.model_preset(args.preset, width=args.width)
     overrides = {
@@ -191,6 +211,7 @@ def _train(args: argparse.Namespace) -> int:
         sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every,
         progress=not args.no_progress,
+        data_parallel=args.data_parallel or args.distributed,
     )
     result = runner.run_training(model_config, train_config, options)
     last = {name: values[-1] for name, values in result.history.items()}

@@ -26,12 +26,13 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from gan_lessons import data, plotting
 from gan_lessons.checkpoint import Checkpointer, check_compatible
 from gan_lessons.config import ModelConfig, TrainConfig
-from gan_lessons.train import GAN, TrainState
+from gan_lessons.train import GAN, TrainState, data_parallel_mesh
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ class RunOptions:
         checkpoint_every: Steps between checkpoints; the last step is always
             saved.
         progress: Show a tqdm progress bar.
+        data_parallel: Split each batch over all devices of all processes
+            (``jax.devices()``), with the networks replicated on each. With
+            several processes, only process 0 writes files other than
+            checkpoints.
     """
 
     out_dir: str | os.PathLike = "runs/default"
@@ -69,6 +74,7 @@ class RunOptions:
     sample_every: int = 250
     checkpoint_every: int = 500
     progress: bool = True
+    data_parallel: bool = False
 
     def __post_init__(self) -> None:
         for name in ("log_every", "checkpoint_every"):
@@ -165,8 +171,14 @@ def run_training(
         check_compatible(meta, model_config, checkpointer.directory)
         saved_train = TrainConfig.from_dict(meta["train_config"])
         train_config = dataclasses.replace(saved_train, steps=train_config.steps)
-    gan = GAN(model_config, train_config)
+    mesh = data_parallel_mesh() if options.data_parallel else None
+    gan = GAN(model_config, train_config, mesh=mesh)
     state = checkpointer.restore(gan) if options.resume else gan.init()
+    if mesh is not None:
+        state = jax.device_put(state, NamedSharding(mesh, PartitionSpec()))
+    # NOTE: several processes are supported through jax.distributed but have
+    # only been run as one process; every process must see the same folder.
+    primary = jax.process_index() == 0
     start = int(state.step)
     if start >= train_config.steps:
         logger.info(
@@ -185,17 +197,21 @@ def run_training(
             "channels that match the data."
         )
     stream = data.BatchStream(dataset, train_config.batch_size, seed=train_config.seed)
-    _write_json(
-        out / "config.json",
-        {
-            "model_config": model_config.to_dict(),
-            "train_config": train_config.to_dict(),
-            "data_source": dataset.source,
-            "num_train_images": len(dataset),
-        },
-    )
+    if primary:
+        _write_json(
+            out / "config.json",
+            {
+                "model_config": model_config.to_dict(),
+                "train_config": train_config.to_dict(),
+                "data_source": dataset.source,
+                "num_train_images": len(dataset),
+            },
+        )
 
-    history, logged_steps = _read_history(out / "metrics.jsonl", up_to=start)
+    metrics_path = out / "metrics.jsonl" if primary else None
+    history, logged_steps = _read_history(
+        out / "metrics.jsonl", up_to=start, rewrite=primary
+    )
     fixed_z = gan.sample_latent(
         jax.random.key(train_config.seed + SAMPLE_SEED_OFFSET), NUM_GRID_SAMPLES
     )
@@ -233,7 +249,7 @@ def run_training(
             # Metrics are checked before every checkpoint, so a diverged state
             # is never saved.
             if done % options.log_every == 0 or save:
-                records = _flush(pending, out / "metrics.jsonl")
+                records = _flush(pending, metrics_path)
                 pending = []
                 for record in records:
                     logged_steps.append(record["step"])
@@ -246,7 +262,8 @@ def run_training(
                 )
 
             # Draw the fixed latent batch.
-            if options.sample_every and (done % options.sample_every == 0 or last):
+            due = options.sample_every and done % options.sample_every == 0
+            if primary and (due or last):
                 plotting.save_image_grid(
                     np.asarray(gan.generate(state, fixed_z)),
                     samples_dir / f"step_{done:06d}.png",
@@ -258,7 +275,7 @@ def run_training(
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        _flush(pending, out / "metrics.jsonl")  # raises if the state diverged
+        _flush(pending, metrics_path)  # raises if the state diverged
         if int(state.step) > start:
             logger.warning(
                 "Interrupted; saving a checkpoint of step %d.", int(state.step)
@@ -277,6 +294,8 @@ def run_training(
         )
 
     # Final outputs.
+    if not primary:
+        return RunResult(gan, state, history, logged_steps, out)
     plotting.save_image_grid(
         np.asarray(gan.generate(state, fixed_z)), out / "samples.png"
     )
@@ -287,18 +306,22 @@ def run_training(
 
 
 def _flush(
-    pending: list[tuple[int, dict[str, jax.Array]]], path: Path
+    pending: list[tuple[int, dict[str, jax.Array]]], path: Path | None
 ) -> list[dict[str, Any]]:
-    """Fetches pending metrics, checks them, and appends them to ``path``."""
+    """Fetches pending metrics, checks them, and appends them to ``path``.
+
+    ``path=None`` checks without writing, as processes other than 0 do.
+    """
     fetched = jax.device_get([metrics for _, metrics in pending])
     records = []
     for (step, _), metrics in zip(pending, fetched, strict=True):
         record = {"step": step}
         record.update({name: float(value) for name, value in metrics.items()})
         records.append(record)
-    with path.open("a") as file:
-        for record in records:
-            file.write(json.dumps(record) + "\n")
+    if path is not None:
+        with path.open("a") as file:
+            for record in records:
+                file.write(json.dumps(record) + "\n")
     for record in records:
         bad = {k: v for k, v in record.items() if not math.isfinite(v)}
         if bad:
@@ -310,12 +333,12 @@ def _flush(
 
 
 def _read_history(
-    path: Path, *, up_to: int
+    path: Path, *, up_to: int, rewrite: bool
 ) -> tuple[dict[str, list[float]], list[int]]:
     """Reads logged metrics up to step ``up_to`` and drops any later lines.
 
     A run resumed from an earlier checkpoint than its last log line would
-    otherwise record those steps twice.
+    otherwise record those steps twice. ``rewrite=False`` only reads.
     """
     history: dict[str, list[float]] = {}
     steps: list[int] = []
@@ -334,7 +357,8 @@ def _read_history(
         for name, value in record.items():
             if name != "step":
                 history.setdefault(name, []).append(value)
-    path.write_text("".join(line + "\n" for line in kept))
+    if rewrite:
+        path.write_text("".join(line + "\n" for line in kept))
     return history, steps
 
 

@@ -7,6 +7,7 @@ comparison runs in a subprocess with that flag.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,49 @@ def test_data_parallel_matches_one_device():
     assert float(values["loss_difference"]) < 1e-5
     assert "batch_size=6" in values["error"]
     assert "multiple of 4" in values["error"]
+
+
+def test_train_command_data_parallel_resumes(tmp_path):
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    ).strip()
+    out = tmp_path / "run"
+    base = [sys.executable, "-m", "gan_lessons", "train", "--data-parallel"]
+    base += ["--width", "8", "--batch-size", "8", "--data", "bundled"]
+    base += ["--no-progress", "--out", str(out)]
+    first = subprocess.run(
+        base + ["--steps", "4"], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = subprocess.run(
+        base + ["--steps", "6", "--resume"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert second.returncode == 0, second.stderr[-3000:]
+    steps = [
+        json.loads(line)["step"]
+        for line in (out / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_train_command_rejects_uneven_split(tmp_path):
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (
+        env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
+    ).strip()
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_lessons", "train", "--data-parallel"]
+        + ["--batch-size", "7", "--steps", "2", "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 2
+    assert "batch_size=7" in result.stderr
+    assert "multiple of 2" in result.stderr
