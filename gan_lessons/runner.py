@@ -170,6 +170,14 @@ def run_training(
         meta = checkpointer.read_meta()
         check_compatible(meta, model_config, checkpointer.directory)
         saved_train = TrainConfig.from_dict(meta["train_config"])
+        requested = dataclasses.replace(train_config, steps=saved_train.steps)
+        if requested != saved_train:
+            logger.warning(
+                "Resuming with the saved training settings %s; of the new "
+                "settings only steps=%d applies.",
+                saved_train,
+                train_config.steps,
+            )
         train_config = dataclasses.replace(saved_train, steps=train_config.steps)
     mesh = data_parallel_mesh() if options.data_parallel else None
     gan = GAN(model_config, train_config, mesh=mesh)
