@@ -215,17 +215,27 @@ class Checkpointer:
         return state
 
 
+# ModelConfig fields that change no array, so a checkpoint restores across them.
+_FIELDS_NOT_IN_ARRAYS = ("compute_dtype",)
+
+
 def check_compatible(meta: dict[str, Any], model_config: ModelConfig, where) -> None:
-    """Raises ``CheckpointMismatchError`` unless the architectures match."""
+    """Raises ``CheckpointMismatchError`` unless the architectures match.
+
+    Fields missing from an older record take their defaults, and fields that
+    change no array (the compute dtype) may differ.
+    """
     saved = meta.get("model_config")
     if saved is None:
         raise CheckpointMismatchError(f"{where} has no model configuration.")
+    defaults = ModelConfig().to_dict()
     current = model_config.to_dict()
     differences = [
-        f"{name}: checkpoint {_normalise(saved.get(name))!r}, "
+        f"{name}: checkpoint {_normalise(saved.get(name, defaults[name]))!r}, "
         f"requested {_normalise(current[name])!r}"
         for name in current
-        if _normalise(saved.get(name)) != _normalise(current[name])
+        if name not in _FIELDS_NOT_IN_ARRAYS
+        and _normalise(saved.get(name, defaults[name])) != _normalise(current[name])
     ]
     if differences:
         raise CheckpointMismatchError(

@@ -694,6 +694,7 @@ class Conv(nnx.Module):
         kernel_init: nnx.Initializer = DEFAULT_KERNEL_INIT,
         bias_init: nnx.Initializer = DEFAULT_BIAS_INIT,
         param_dtype: jnp.dtype = jnp.float32,
+        dtype: jnp.dtype | None = None,
         impl: str = "auto",
         rngs: nnx.Rngs,
     ):
@@ -711,6 +712,8 @@ class Conv(nnx.Module):
           kernel_init: initializer of the kernel.
           bias_init: initializer of the bias.
           param_dtype: dtype of the parameters.
+          dtype: dtype of the computation and the output, to which input and
+            parameters are cast; None promotes the input and kernel dtypes.
           impl: formulation passed to `conv2d`, one of `CONV_IMPLS`.
           rngs: random number streams. `rngs.params()` seeds the parameters.
         """
@@ -721,6 +724,7 @@ class Conv(nnx.Module):
         _canonical_padding(padding)  # Raise on unsupported padding now.
         self.padding = padding
         self.impl = _check_impl(impl, CONV_IMPLS)
+        self.dtype = dtype
         kernel_shape = (*self.kernel_size, in_features, out_features)
         self.kernel = nnx.Param(kernel_init(rngs.params(), kernel_shape, param_dtype))
         self.bias: nnx.Param | None
@@ -735,7 +739,7 @@ class Conv(nnx.Module):
         """Convolve images (N, H, W, in_features) to (N, Ho, Wo, out_features)."""
         kernel = self.kernel[...]
         bias = None if self.bias is None else self.bias[...]
-        dtype = jnp.result_type(x, kernel)
+        dtype = self.dtype or jnp.result_type(x, kernel)
         return conv2d(
             x.astype(dtype),
             kernel.astype(dtype),
@@ -772,6 +776,7 @@ class ConvTranspose(nnx.Module):
         kernel_init: nnx.Initializer = DEFAULT_KERNEL_INIT,
         bias_init: nnx.Initializer = DEFAULT_BIAS_INIT,
         param_dtype: jnp.dtype = jnp.float32,
+        dtype: jnp.dtype | None = None,
         impl: str = "auto",
         rngs: nnx.Rngs,
     ):
@@ -789,6 +794,8 @@ class ConvTranspose(nnx.Module):
           kernel_init: initializer of the kernel.
           bias_init: initializer of the bias.
           param_dtype: dtype of the parameters.
+          dtype: dtype of the computation and the output, to which input and
+            parameters are cast; None promotes the input and kernel dtypes.
           impl: formulation passed to `conv_transpose2d`, one of
             `CONV_TRANSPOSE_IMPLS`.
           rngs: random number streams. `rngs.params()` seeds the parameters.
@@ -800,6 +807,7 @@ class ConvTranspose(nnx.Module):
         _canonical_padding(padding)  # Raise on unsupported padding now.
         self.padding = padding
         self.impl = _check_impl(impl, CONV_TRANSPOSE_IMPLS)
+        self.dtype = dtype
         kernel_shape = (*self.kernel_size, in_features, out_features)
         self.kernel = nnx.Param(kernel_init(rngs.params(), kernel_shape, param_dtype))
         self.bias: nnx.Param | None
@@ -814,7 +822,7 @@ class ConvTranspose(nnx.Module):
         """Upsample images (N, H, W, in_features) to (N, Ho, Wo, out_features)."""
         kernel = self.kernel[...]
         bias = None if self.bias is None else self.bias[...]
-        dtype = jnp.result_type(x, kernel)
+        dtype = self.dtype or jnp.result_type(x, kernel)
         return conv_transpose2d(
             x.astype(dtype),
             kernel.astype(dtype),

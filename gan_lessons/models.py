@@ -9,6 +9,14 @@ same image alone or inside a batch.
 The convolutions come from ``gan_lessons.layers``: they hold the same
 parameters as ``nnx.Conv`` and ``nnx.ConvTranspose`` and compute the same
 outputs, in formulations that train several times faster on XLA's CPU backend.
+
+``ModelConfig.compute_dtype`` sets the dtype of activations, matrix products
+and convolutions. Parameters and batch-norm running averages are always
+float32 and are cast to the compute dtype where they are used, so their
+gradients are float32 too. Batch norm computes its statistics in float32
+(``nnx.BatchNorm`` promotes them to at least float32), the discriminator's
+dense layer computes the logits in float32, and the generator applies its tanh
+in float32 and returns float32 images.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ def _conv_transpose(
     *,
     use_bias: bool,
     init: nnx.Initializer,
+    dtype: jnp.dtype,
     rngs: nnx.Rngs,
 ) -> layers.ConvTranspose:
     return layers.ConvTranspose(
@@ -44,6 +53,7 @@ def _conv_transpose(
         padding="SAME",
         use_bias=use_bias,
         kernel_init=init,
+        dtype=dtype,
         rngs=rngs,
     )
 
@@ -56,6 +66,7 @@ def _conv(
     *,
     use_bias: bool,
     init: nnx.Initializer,
+    dtype: jnp.dtype,
     rngs: nnx.Rngs,
 ) -> layers.Conv:
     return layers.Conv(
@@ -66,12 +77,13 @@ def _conv(
         padding="SAME",
         use_bias=use_bias,
         kernel_init=init,
+        dtype=dtype,
         rngs=rngs,
     )
 
 
-def _batch_norm(features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
-    return nnx.BatchNorm(features, momentum=BATCH_NORM_MOMENTUM, rngs=rngs)
+def _batch_norm(features: int, dtype: jnp.dtype, rngs: nnx.Rngs) -> nnx.BatchNorm:
+    return nnx.BatchNorm(features, momentum=BATCH_NORM_MOMENTUM, dtype=dtype, rngs=rngs)
 
 
 class Generator(nnx.Module):
@@ -86,15 +98,17 @@ class Generator(nnx.Module):
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         self.config = config
         init = nnx.initializers.normal(config.init_stddev)
+        dtype = jnp.dtype(config.compute_dtype)
         features = config.generator_features
         self.project = nnx.Linear(
             config.latent_dim,
             4 * 4 * features[0],
             use_bias=False,
             kernel_init=init,
+            dtype=dtype,
             rngs=rngs,
         )
-        self.project_norm = _batch_norm(features[0], rngs)
+        self.project_norm = _batch_norm(features[0], dtype, rngs)
 
         # Stride-2 layers, each doubling the height and width.
         outputs = list(features[1:])
@@ -113,11 +127,12 @@ class Generator(nnx.Module):
                     2,
                     use_bias=is_image,
                     init=init,
+                    dtype=dtype,
                     rngs=rngs,
                 )
             )
             if not is_image:
-                norms.append(_batch_norm(cout, rngs))
+                norms.append(_batch_norm(cout, dtype, rngs))
         self.upsample = nnx.List(ups)
         self.upsample_norms = nnx.List(norms)
 
@@ -132,6 +147,7 @@ class Generator(nnx.Module):
                 1,
                 use_bias=False,
                 init=init,
+                dtype=dtype,
                 rngs=rngs,
             )
 
@@ -144,7 +160,8 @@ class Generator(nnx.Module):
                 averages (``True``), or use the running averages (``False``).
 
         Returns:
-            Images ``(batch, image_size, image_size, channels)`` in [-1, 1].
+            Float32 images ``(batch, image_size, image_size, channels)`` in
+            [-1, 1].
         """
         if z.ndim != 2 or z.shape[-1] != self.config.latent_dim:
             raise ValueError(
@@ -161,7 +178,7 @@ class Generator(nnx.Module):
                 x = nnx.relu(norm(x, use_running_average=use_running_average))
         if self.output is not None:
             x = self.output(x)
-        return jnp.tanh(x)
+        return jnp.tanh(x.astype(jnp.float32))
 
 
 class Discriminator(nnx.Module):
@@ -176,6 +193,7 @@ class Discriminator(nnx.Module):
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
         self.config = config
         init = nnx.initializers.normal(config.init_stddev)
+        dtype = jnp.dtype(config.compute_dtype)
         convs, norms = [], []
         cin = config.channels
         for i, cout in enumerate(config.discriminator_features):
@@ -188,11 +206,12 @@ class Discriminator(nnx.Module):
                     2,
                     use_bias=i == 0,
                     init=init,
+                    dtype=dtype,
                     rngs=rngs,
                 )
             )
             if i > 0:
-                norms.append(_batch_norm(cout, rngs))
+                norms.append(_batch_norm(cout, dtype, rngs))
             cin = cout
         self.convs = nnx.List(convs)
         self.norms = nnx.List(norms)
@@ -207,7 +226,7 @@ class Discriminator(nnx.Module):
                 averages (``True``), or use the running averages (``False``).
 
         Returns:
-            Logits ``(batch,)``.
+            Float32 logits ``(batch,)``.
         """
         expected = self.config.image_shape
         if images.ndim != 4 or images.shape[1:] != expected:
@@ -218,9 +237,11 @@ class Discriminator(nnx.Module):
         slope = self.config.leaky_relu_slope
         x = nnx.leaky_relu(self.convs[0](images), slope)
         for conv, norm in zip(self.convs[1:], self.norms, strict=True):
-            x = norm(conv(x), use_running_average=not train)  # halves height, width
-            x = nnx.leaky_relu(x, slope)
-        return self.classify(x.reshape(x.shape[0], -1))[:, 0]
+            x = conv(x)  # halves height and width
+            x = nnx.leaky_relu(norm(x, use_running_average=not train), slope)
+        # The dense layer is float32, so the logits and the losses are too.
+        x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+        return self.classify(x)[:, 0]
 
 
 def sample_latent(key: jax.Array, num: int, config: ModelConfig) -> jax.Array:
