@@ -86,8 +86,12 @@ class GAN:
         self.model_config = model_config
         self.train_config = train_config
         self.mesh = mesh
-        generator = Generator(model_config, rngs=nnx.Rngs(0))
-        discriminator = Discriminator(model_config, rngs=nnx.Rngs(0))
+        # Abstract modules give the graph definitions without running any
+        # initialiser; init() creates the arrays in one compiled program.
+        generator = nnx.eval_shape(lambda: Generator(model_config, rngs=nnx.Rngs(0)))
+        discriminator = nnx.eval_shape(
+            lambda: Discriminator(model_config, rngs=nnx.Rngs(0))
+        )
         self._generator_def = nnx.graphdef(generator)
         self._discriminator_def = nnx.graphdef(discriminator)
         tc = train_config
@@ -123,6 +127,7 @@ class GAN:
                 ),
                 out_shardings=(replicated, replicated),
             )
+        self._init = jax.jit(self._init_impl)
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
 
@@ -139,14 +144,25 @@ class GAN:
             The state at step 0.
         """
         seed = self.train_config.seed if seed is None else seed
-        key = jax.random.key_data(jax.random.key(seed))
-        generator = Generator(self.model_config, rngs=nnx.Rngs(seed))
-        discriminator = Discriminator(self.model_config, rngs=nnx.Rngs(seed + 1))
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed={seed!r} must be an integer in [0, 2**32).")
+        state = self._init(np.uint32(seed))
+        if self.mesh is not None:
+            state = jax.device_put(state, self._replicated)
+        return state
+
+    def _init_impl(self, seed: jax.Array) -> TrainState:
+        # Compiled once per GAN object: creating each parameter eagerly would
+        # compile one small program per parameter shape instead.
+        generator = Generator(self.model_config, rngs=nnx.Rngs(jax.random.key(seed)))
+        discriminator = Discriminator(
+            self.model_config, rngs=nnx.Rngs(jax.random.key(seed + 1))
+        )
         _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
         _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
-        state = TrainState(
+        return TrainState(
             step=jnp.zeros((), jnp.int32),
-            key=key,
+            key=jax.random.key_data(jax.random.key(seed)),
             generator_params=g_params,
             generator_stats=g_stats,
             discriminator_params=d_params,
@@ -154,9 +170,6 @@ class GAN:
             generator_opt_state=self.generator_optimizer.init(g_params),
             discriminator_opt_state=self.discriminator_optimizer.init(d_params),
         )
-        if self.mesh is not None:
-            state = jax.device_put(state, self._replicated)
-        return state
 
     def shard_batch(self, batch: np.ndarray) -> jax.Array:
         """Places this process's rows of a global batch on the mesh.
