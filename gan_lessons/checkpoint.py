@@ -98,6 +98,10 @@ class Checkpointer:
             "extra": extra or {},
         }
         manager = self._get_manager(create=True)
+        if step in manager.all_steps():
+            # A run resumed from an older step replaces what it saved after it,
+            # which may be the unreadable checkpoint that forced the fallback.
+            manager.delete(step)
         manager.save(
             step,
             args=ocp.args.Composite(
@@ -121,7 +125,19 @@ class Checkpointer:
         return steps[-1] if steps else None
 
     def read_meta(self, step: int | None = None) -> dict[str, Any]:
-        """Returns the JSON record saved with ``step`` (default: the newest)."""
+        """Returns the JSON record saved with ``step``.
+
+        Without ``step``, returns the newest readable record, logging a
+        warning for each newer one that cannot be read.
+        """
+        if step is None:
+            steps = self.steps()
+            for candidate in reversed(steps[1:]):
+                try:
+                    return self.read_meta(candidate)
+                except CheckpointError as error:
+                    logger.warning("%s Trying an older checkpoint.", error)
+            step = steps[0] if steps else None  # the oldest raises if unreadable
         step = self._resolve_step(step)
         path = self.directory / str(step) / "meta" / "metadata"
         try:

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from gan_lessons import config, data
 
 logger = logging.getLogger("gan_lessons")
@@ -15,6 +17,8 @@ logger = logging.getLogger("gan_lessons")
 # The README's default run: with the dcgan preset at width 32 and batch 64,
 # recognisable digits of all classes in about 4 minutes on a 2-core CPU.
 DEFAULT_STEPS = 3000
+# Images rendered per call by the sample command.
+SAMPLE_CHUNK = 256
 
 
 def _positive_int(text: str) -> int:
@@ -120,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the newest checkpoint in --out",
+        help="continue from the newest checkpoint in --out with its saved "
+        "settings; only --steps may change",
     )
     train.add_argument(
         "--sample-every",
@@ -138,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-every",
         type=_positive_int,
         default=10,
-        help="steps between metric records (default 10)",
+        help="steps between writes to metrics.jsonl, which records every step "
+        "(default 10)",
     )
     train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
@@ -213,7 +219,9 @@ def _train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         data_parallel=args.data_parallel or args.distributed,
     )
-    result = runner.run_training(model_config, train_config, options)
+    # Log lines go above the progress bar instead of onto its line.
+    with logging_redirect_tqdm(loggers=[logging.getLogger()]):
+        result = runner.run_training(model_config, train_config, options)
     last = {name: values[-1] for name, values in result.history.items()}
     if last:
         print(
@@ -236,7 +244,7 @@ def _sample(args: argparse.Namespace) -> int:
     from gan_lessons.train import GAN
 
     out = Path(args.out)
-    if out.suffix not in (".npz", ".png"):
+    if out.suffix.lower() not in (".npz", ".png"):
         raise ValueError(f"--out {args.out!r} must end in .npz or .png.")
     folder = Path(args.checkpoint)
     if (folder / "checkpoints").is_dir():
@@ -250,9 +258,20 @@ def _sample(args: argparse.Namespace) -> int:
     gan = GAN(model_config, train_config)
     state = checkpoint.Checkpointer(folder).restore(gan)
     z = gan.sample_latent(jax.random.key(args.seed), args.n)
-    images = np.asarray(gan.generate(state, z), dtype=np.float32)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".npz":
+    # Render in chunks, so a large --n compiles once and bounds memory.
+    chunks = [
+        np.asarray(gan.generate(state, z[i : i + SAMPLE_CHUNK]), dtype=np.float32)
+        for i in range(0, args.n, SAMPLE_CHUNK)
+    ]
+    images = np.concatenate(chunks)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"Cannot create the folder of --out {args.out!r} ({error.strerror}). "
+            "Choose another path."
+        ) from error
+    if out.suffix.lower() == ".npz":
         np.savez_compressed(out, images=images)
     else:
         plotting.save_image_grid(images, out)
@@ -269,10 +288,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    # Orbax and absl log every file operation at INFO.
-    logging.getLogger("absl").setLevel(logging.WARNING)
+    # Orbax and absl log every file operation at INFO, tensorflow-datasets
+    # warns through absl about folders it probes, and JAX reports at INFO each
+    # accelerator plugin it does not find.
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     from gan_lessons import runtime
     from gan_lessons.checkpoint import CheckpointError
+    from gan_lessons.runner import TrainingDivergedError
 
     runtime.enable_compilation_cache()
     logger.info(runtime.describe_devices())
@@ -280,9 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         return _sample(args)
-    except (ValueError, CheckpointError, FileNotFoundError) as error:
+    except (ValueError, CheckpointError, OSError, TrainingDivergedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("Interrupted; the last checkpoint was kept.", file=sys.stderr)
+        print("Interrupted.", file=sys.stderr)
         return 130

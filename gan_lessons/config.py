@@ -87,7 +87,16 @@ class ModelConfig:
             "latent_distribution", self.latent_distribution, LATENT_DISTRIBUTIONS
         )
         _check_choice("compute_dtype", self.compute_dtype, COMPUTE_DTYPES)
-        _check_positive("latent_dim", self.latent_dim)
+        _check_positive_int("latent_dim", self.latent_dim)
+        _check_positive("init_stddev", self.init_stddev)
+        if not (
+            isinstance(self.leaky_relu_slope, (int, float))
+            and 0.0 <= self.leaky_relu_slope < 1.0
+        ):
+            raise ValueError(
+                f"leaky_relu_slope={self.leaky_relu_slope!r} must be in [0, 1); "
+                "DCGAN uses 0.2."
+            )
         n = self.num_upsamplings
         expected = n + 1 if self.output_kernel is not None else n
         if len(self.generator_features) != expected:
@@ -99,9 +108,9 @@ class ModelConfig:
                 "layer's output channels."
             )
         if self.output_kernel is not None:
-            _check_positive("output_kernel", self.output_kernel)
-        _check_positive("generator_kernel", self.generator_kernel)
-        _check_positive("discriminator_kernel", self.discriminator_kernel)
+            _check_positive_int("output_kernel", self.output_kernel)
+        _check_positive_int("generator_kernel", self.generator_kernel)
+        _check_positive_int("discriminator_kernel", self.discriminator_kernel)
         if len(self.discriminator_features) != n:
             raise ValueError(
                 f"discriminator_features={self.discriminator_features} has "
@@ -110,7 +119,7 @@ class ModelConfig:
             )
         for name in ("generator_features", "discriminator_features"):
             for value in getattr(self, name):
-                _check_positive(name, value)
+                _check_positive_int(name, value)
 
     @property
     def num_upsamplings(self) -> int:
@@ -158,7 +167,7 @@ class TrainConfig:
             discriminator loss; 0 disables it.
     """
 
-    steps: int = 2000
+    steps: int = 3000
     batch_size: int = 64
     seed: int = 0
     generator_learning_rate: float = 2e-4
@@ -170,9 +179,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_positive("steps", self.steps)
-        _check_positive("batch_size", self.batch_size)
-        _check_positive("generator_steps", self.generator_steps)
+        _check_positive_int("steps", self.steps)
+        _check_positive_int("batch_size", self.batch_size)
+        _check_positive_int("generator_steps", self.generator_steps)
         _check_positive("generator_learning_rate", self.generator_learning_rate)
         _check_positive("discriminator_learning_rate", self.discriminator_learning_rate)
         _check_choice("generator_loss", self.generator_loss, GENERATOR_LOSSES)
@@ -185,6 +194,8 @@ class TrainConfig:
                 f"label_smoothing={self.label_smoothing!r} must be in [0, 1); "
                 "0.1 is a common choice."
             )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed={self.seed!r} must be an integer.")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed={self.seed!r} must be in [0, 2**32).")
 
@@ -227,7 +238,7 @@ def model_preset(
     _check_choice("preset", name, PRESETS)
     _check_choice("image_size", image_size, IMAGE_SIZES)
     if width is not None:
-        _check_positive("width", width)
+        _check_positive_int("width", width)
     n = int(math.log2(image_size // 4))
     if name == "dcgan":
         w = 32 if width is None else width
@@ -284,6 +295,12 @@ def train_preset(name: str = "dcgan", **overrides: Any) -> TrainConfig:
         base = TrainConfig(batch_size=128, generator_steps=2)
     else:
         base = TrainConfig()
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(
+            f"Unknown TrainConfig fields {unknown}; expected some of {sorted(fields)}."
+        )
     return dataclasses.replace(base, **overrides)
 
 
@@ -294,5 +311,11 @@ def _check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
 
 
 def _check_positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{name}={value!r} must be a positive number.")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a positive, finite number.")
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a positive integer.")

@@ -49,9 +49,10 @@ CLIP_MARGIN = 0.5
 _PREPARE_HINT = (
     "To use the full MNIST, run `tfds build mnist --file_format=array_record "
     "--data_dir=DIR` on a machine with internet access and TensorFlow installed, "
-    "copy DIR to this machine, and pass data_dir=DIR (or set TFDS_DATA_DIR=DIR). "
-    "Otherwise call load_mnist(source='bundled') for the 10,000-digit subset that "
-    "ships with gan_lessons."
+    "copy DIR to this machine, and pass data_dir=DIR (--data-dir DIR on the "
+    "command line) or set TFDS_DATA_DIR=DIR. Otherwise use "
+    "load_mnist(source='bundled') (--data bundled) for the 10,000-digit subset "
+    "that ships with gan_lessons."
 )
 
 
@@ -150,7 +151,10 @@ def load_mnist(
         try:
             dataset = _load_tfds(split, data_dir)
         except FileNotFoundError as error:
-            logger.info("Using the bundled MNIST subset because %s", error)
+            logger.info(
+                "Using the bundled MNIST subset. %s.",
+                str(error).split(",")[0],
+            )
             dataset = _load_bundled(split)
 
     logger.info(

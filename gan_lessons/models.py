@@ -246,6 +246,8 @@ class Discriminator(nnx.Module):
 
 def sample_latent(key: jax.Array, num: int, config: ModelConfig) -> jax.Array:
     """Draws ``num`` latent vectors ``(num, latent_dim)`` from the prior."""
+    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+        raise ValueError(f"num={num!r} must be a non-negative integer.")
     shape = (num, config.latent_dim)
     if config.latent_distribution == "uniform":
         return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)

@@ -189,12 +189,13 @@ def run_training(
     primary = jax.process_index() == 0
     start = int(state.step)
     if start >= train_config.steps:
-        logger.info(
+        logger.warning(
             "The checkpoint is at step %d and steps=%d, so there is nothing to "
-            "train. Pass a larger --steps to continue.",
+            "train and no file was changed. Pass a larger --steps to continue.",
             start,
             train_config.steps,
         )
+        return RunResult(gan, state, {}, [], out)
 
     if dataset is None:
         dataset = data.load_mnist(options.data_source, "train", options.data_dir)
@@ -257,7 +258,7 @@ def run_training(
             # Metrics are checked before every checkpoint, so a diverged state
             # is never saved.
             if done % options.log_every == 0 or save:
-                records = _flush(pending, metrics_path)
+                records = _flush(pending, metrics_path, checkpointer)
                 pending = []
                 for record in records:
                     logged_steps.append(record["step"])
@@ -283,7 +284,7 @@ def run_training(
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        _flush(pending, metrics_path)  # raises if the state diverged
+        _flush(pending, metrics_path, checkpointer)  # raises if diverged
         if int(state.step) > start:
             logger.warning(
                 "Interrupted; saving a checkpoint of step %d.", int(state.step)
@@ -314,7 +315,9 @@ def run_training(
 
 
 def _flush(
-    pending: list[tuple[int, dict[str, jax.Array]]], path: Path | None
+    pending: list[tuple[int, dict[str, jax.Array]]],
+    path: Path | None,
+    checkpointer: Checkpointer,
 ) -> list[dict[str, Any]]:
     """Fetches pending metrics, checks them, and appends them to ``path``.
 
@@ -329,13 +332,23 @@ def _flush(
     if path is not None:
         with path.open("a") as file:
             for record in records:
-                file.write(json.dumps(record) + "\n")
+                # JSON has no NaN or infinity, so non-finite values become null.
+                finite = {
+                    k: (v if math.isfinite(v) else None) for k, v in record.items()
+                }
+                file.write(json.dumps(finite) + "\n")
     for record in records:
         bad = {k: v for k, v in record.items() if not math.isfinite(v)}
         if bad:
+            saved = checkpointer.latest_step()
+            kept = (
+                f"The checkpoint of step {saved} is kept."
+                if saved is not None
+                else "No checkpoint was saved before."
+            )
             raise TrainingDivergedError(
-                f"Training diverged at step {record['step']}: {bad}. The last "
-                "checkpoint is kept; lower the learning rates or resume from it."
+                f"Training diverged at step {record['step']}: {bad}. {kept} "
+                "Start a new run with a lower learning rate (--lr)."
             )
     return records
 
@@ -364,7 +377,9 @@ def _read_history(
         steps.append(record["step"])
         for name, value in record.items():
             if name != "step":
-                history.setdefault(name, []).append(value)
+                history.setdefault(name, []).append(
+                    math.nan if value is None else value
+                )
     if rewrite:
         path.write_text("".join(line + "\n" for line in kept))
     return history, steps

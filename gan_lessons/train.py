@@ -465,6 +465,8 @@ class GAN:
         # Only host arrays are checked: reading a device array's range would
         # wait for the device every step.
         low, high = float(batch.min()), float(batch.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ValueError("batch contains NaN or infinite values.")
         if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
             raise ValueError(
                 f"batch values span [{low:.3g}, {high:.3g}]; expected [-1, 1]. "

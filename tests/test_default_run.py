@@ -16,6 +16,8 @@ from gan_lessons import classifier
 
 NUM_SAMPLES = 256
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
