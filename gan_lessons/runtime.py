@@ -60,8 +60,8 @@ def describe_devices() -> str:
     names = ", ".join(kinds)
     if platform == "cpu":
         advice = (
-            "training runs on the CPU; quick modes take minutes and full "
-            "schedules are slow"
+            "training runs on the CPU, where the default run takes minutes and "
+            "long schedules are better run on a GPU"
         )
     elif platform == "gpu":
         advice = "training runs on the GPU; full schedules take minutes"
