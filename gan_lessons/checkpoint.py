@@ -1,6 +1,6 @@
 """Saving and restoring training state with Orbax.
 
-A checkpoint folder holds one sub-folder per saved step. Each contains the
+A checkpoint folder contains one sub-folder per saved step. Each contains the
 ``TrainState`` arrays (both networks, both optimiser states, batch-norm
 statistics, the step and the PRNG key) stored by Orbax as tensorstore arrays,
 and a JSON record of the model and training configurations. Nothing is

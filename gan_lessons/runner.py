@@ -10,7 +10,7 @@ A run writes into one output folder::
     OUT/checkpoints/STEP/    Orbax checkpoints (the newest few)
 
 Training resumes from the newest checkpoint with ``resume=True`` and then
-sees exactly the batches and latent vectors of an uninterrupted run.
+receives exactly the batches and latent vectors of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class TrainingDivergedError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
-    """Where a run reads and writes, and how often it reports.
+    """Output folder, data source and reporting intervals of a run.
 
     Attributes:
         out_dir: Output folder; created if missing.
@@ -95,7 +95,7 @@ class RunOptions:
 
 @dataclasses.dataclass
 class RunResult:
-    """What a finished run returns.
+    """Result of a finished run.
 
     Attributes:
         gan: The model structure.
@@ -149,7 +149,7 @@ def run_training(
         The final state and the logged metric history.
 
     Raises:
-        ValueError: The output folder already holds a run and ``resume`` is
+        ValueError: The output folder already contains a run and ``resume`` is
             off, or is not writable, or a setting is invalid.
         CheckpointError: ``resume`` is on and the checkpoint is missing or
             belongs to another architecture.
@@ -161,7 +161,7 @@ def run_training(
     saved_steps = checkpointer.steps()
     if saved_steps and not options.resume:
         raise ValueError(
-            f"{str(out)!r} already holds a run with a checkpoint at step "
+            f"{str(out)!r} already contains a run with a checkpoint at step "
             f"{saved_steps[-1]}. Pass --resume to continue it, or choose another "
             "--out."
         )

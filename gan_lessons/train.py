@@ -347,8 +347,8 @@ class GAN:
         )
 
         # Update the discriminator on a real and a generated batch. Batch norm
-        # sees them separately, so neither batch's statistics leak into the
-        # other's normalisation.
+        # normalises each batch with its own statistics, so neither batch's
+        # statistics leak into the other's normalisation.
         def discriminator_objective(d_params):
             real_logits, d_stats = self._apply_discriminator(
                 d_params, state.discriminator_stats, real, train=True
