@@ -21,6 +21,8 @@ in float32 and returns float32 images.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -34,7 +36,8 @@ from gan_lessons.config import ModelConfig
 BATCH_NORM_MOMENTUM = 0.9
 
 
-def _conv_transpose(
+def _square_conv(
+    layer_type: type[layers.Conv] | type[layers.ConvTranspose],
     in_features: int,
     out_features: int,
     kernel: int,
@@ -44,8 +47,9 @@ def _conv_transpose(
     init: nnx.Initializer,
     dtype: jnp.dtype,
     rngs: nnx.Rngs,
-) -> layers.ConvTranspose:
-    return layers.ConvTranspose(
+) -> layers.Conv | layers.ConvTranspose:
+    """Builds a ``kernel`` x ``kernel`` layer with 'SAME' padding."""
+    return layer_type(
         in_features,
         out_features,
         (kernel, kernel),
@@ -58,28 +62,8 @@ def _conv_transpose(
     )
 
 
-def _conv(
-    in_features: int,
-    out_features: int,
-    kernel: int,
-    stride: int,
-    *,
-    use_bias: bool,
-    init: nnx.Initializer,
-    dtype: jnp.dtype,
-    rngs: nnx.Rngs,
-) -> layers.Conv:
-    return layers.Conv(
-        in_features,
-        out_features,
-        (kernel, kernel),
-        strides=(stride, stride),
-        padding="SAME",
-        use_bias=use_bias,
-        kernel_init=init,
-        dtype=dtype,
-        rngs=rngs,
-    )
+_conv = functools.partial(_square_conv, layers.Conv)
+_conv_transpose = functools.partial(_square_conv, layers.ConvTranspose)
 
 
 def _batch_norm(features: int, dtype: jnp.dtype, rngs: nnx.Rngs) -> nnx.BatchNorm:
