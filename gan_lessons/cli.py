@@ -21,34 +21,26 @@ DEFAULT_STEPS = 3000
 SAMPLE_CHUNK = 256
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
-    return value
+def _number_parser(kind: type, minimum: float, strict: bool, wording: str):
+    """Returns an argparse type that parses ``kind`` values above ``minimum``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        too_small = value <= minimum if strict else value < minimum
+        if too_small or value != value:  # value != value is true for NaN
+            raise argparse.ArgumentTypeError(f"{value} must be {wording}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{value} must be a positive number")
-    return value
+_positive_int = _number_parser(int, 0, True, "a positive integer")
+_non_negative_int = _number_parser(int, 0, False, "0 or more")
+_positive_float = _number_parser(float, 0.0, True, "a positive number")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -407,7 +407,7 @@ class BatchStream:
     permutation from ``(seed, epoch)``. The last incomplete batch of each epoch is
     dropped, so every batch has the same shape and a jitted train step compiles
     once. A batch depends only on the step number, so training resumed from a
-    checkpoint at step S with ``iterate(start_step=S)`` sees exactly the batches of
+    checkpoint at step S with ``iterate(start_step=S)`` receives exactly the batches of
     an uninterrupted run.
 
     Example::

@@ -60,7 +60,7 @@ class DataParallelComparison:
         state_sharding: ``repr`` of a generator kernel's sharding on the mesh.
         batch_sharding: ``repr`` of the sharded batch's sharding.
         batch_shards: One ``(device, rows, shape)`` entry per shard of the
-            batch: the device name, the rows it holds as ``"start:stop"`` and
+            batch: the device name, the rows it contains as ``"start:stop"`` and
             the shard's shape.
         batch_picture: Text drawing of the batch's layout over the devices
             from ``jax.debug.visualize_array_sharding``, or ``""`` when the
