@@ -295,20 +295,14 @@ class GAN:
         discriminator: float | None = None,
     ) -> TrainState:
         """Returns ``state`` with new learning rates; nothing recompiles."""
-        for name, value in (("generator", generator), ("discriminator", discriminator)):
-            if value is not None and not (
-                isinstance(value, (int, float)) and value > 0
-            ):
-                raise ValueError(
-                    f"{name} learning rate {value!r} must be a positive number."
-                )
-        g_opt = state.generator_opt_state
-        d_opt = state.discriminator_opt_state
-        if generator is not None:
-            g_opt = _with_learning_rate(g_opt, generator)
-        if discriminator is not None:
-            d_opt = _with_learning_rate(d_opt, discriminator)
-        return state._replace(generator_opt_state=g_opt, discriminator_opt_state=d_opt)
+        return state._replace(
+            generator_opt_state=set_learning_rate(
+                state.generator_opt_state, generator, "generator"
+            ),
+            discriminator_opt_state=set_learning_rate(
+                state.discriminator_opt_state, discriminator, "discriminator"
+            ),
+        )
 
     # Pure functions behind the jitted ones.
 
@@ -485,7 +479,16 @@ def data_parallel_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
     return Mesh(np.asarray(devices), (DATA_AXIS,))
 
 
-def _with_learning_rate(opt_state, value: float):
+def set_learning_rate(opt_state, value: float | None, name: str = "optimizer"):
+    """Returns ``opt_state`` of ``make_optimizer`` with learning rate ``value``.
+
+    ``None`` returns ``opt_state`` unchanged. ``name`` labels the optimiser in
+    the error for a value that is not a positive number.
+    """
+    if value is None:
+        return opt_state
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} learning rate {value!r} must be a positive number.")
     hyperparams = dict(opt_state.hyperparams)
     old = hyperparams["learning_rate"]
     hyperparams["learning_rate"] = jnp.asarray(value, dtype=old.dtype)
