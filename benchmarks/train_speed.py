@@ -7,15 +7,20 @@ be. FLOPs per step are XLA's own count for the compiled step, and the
 ceiling is a large float32 matrix product timed in the same run. With
 ``--torch`` it also times PyTorch eager on the same architecture in
 the same process and thread count (needs ``pip install torch==2.13.0``).
+With ``--bfloat16`` it also times the same network computing in bfloat16
+(parameters and optimiser state stay float32), interleaved with the float32
+step.
 
 Usage:
     python benchmarks/train_speed.py [--preset dcgan] [--width 64]
         [--batch-sizes 64 128 256] [--steps 10] [--rounds 3] [--torch]
+        [--bfloat16]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import time
@@ -107,6 +112,11 @@ def main() -> None:
     parser.add_argument(
         "--torch", action="store_true", help="also time PyTorch eager on the same net"
     )
+    parser.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help="also time the same net with compute_dtype bfloat16",
+    )
     args = parser.parse_args()
 
     model_config = config.model_preset(args.preset, width=args.width)
@@ -124,6 +134,8 @@ def main() -> None:
     )
     if args.torch:
         header += f" {'torch img/s':>12} {'ratio':>6}"
+    if args.bfloat16:
+        header += f" {'bf16 img/s':>11} {'bf16/f32':>8}"
     print(header)
     for batch_size in args.batch_sizes:
         train_config = config.train_preset(args.preset, batch_size=batch_size)
@@ -135,13 +147,19 @@ def main() -> None:
             from torch_reference import make_torch_step
 
             torch_step = make_torch_step(model_config, train_config)
+        bf16_step = None
+        if args.bfloat16:
+            bf16_config = dataclasses.replace(model_config, compute_dtype="bfloat16")
+            bf16_step, _ = make_jax_step(GAN(bf16_config, train_config), batch_size)
         # Alternate the two frameworks in rounds, so that load from other
         # processes affects both alike, and report medians.
-        jax_rates, torch_rates = [], []
+        jax_rates, torch_rates, bf16_rates = [], [], []
         for _ in range(args.rounds):
             jax_rates.append(steps_per_second(jax_step, args.steps))
             if torch_step is not None:
                 torch_rates.append(steps_per_second(torch_step, args.steps))
+            if bf16_step is not None:
+                bf16_rates.append(steps_per_second(bf16_step, args.steps))
         rate = float(np.median(jax_rates))
         images_per_s = rate * batch_size
         achieved = flops * rate / 1e9
@@ -152,6 +170,9 @@ def main() -> None:
         if torch_step is not None:
             torch_images = float(np.median(torch_rates)) * batch_size
             row += f" {torch_images:>12.0f} {images_per_s / torch_images:>6.2f}"
+        if bf16_step is not None:
+            bf16_images = float(np.median(bf16_rates)) * batch_size
+            row += f" {bf16_images:>11.0f} {bf16_images / images_per_s:>8.2f}"
         print(row, flush=True)
     gan = GAN(model_config, config.train_preset(args.preset))
     print(f"render one image from one latent vector: {time_render(gan):.2f} ms")
