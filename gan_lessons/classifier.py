@@ -322,7 +322,7 @@ def judge_samples(
     if count == 0:
         raise ValueError("judge_samples needs at least one image, got 0.")
     if model is None:
-        model = _default_classifier()
+        model = default_classifier()
 
     probabilities = predict_proba(model, images)
     predicted = probabilities.argmax(axis=-1)
@@ -503,8 +503,8 @@ def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
 
 
 @functools.cache
-def _default_classifier() -> Classifier:
-    """Load the shipped weights once per process, for ``judge_samples``."""
+def default_classifier() -> Classifier:
+    """Returns the classifier with the shipped weights, loaded once per process."""
     return load_classifier()
 
 
