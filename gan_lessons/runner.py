@@ -4,6 +4,7 @@ A run writes into one output folder::
 
     OUT/config.json          model and training configurations, data source
     OUT/metrics.jsonl        one JSON line of scalar metrics per logged step
+    OUT/evaluation.jsonl     sample-quality figures (``metrics.evaluate``)
     OUT/samples/step_NNNNNN.png   grids of a fixed latent batch over training
     OUT/samples.png          the final grid
     OUT/losses.png           loss curves and mean D(x), D(G(z))
@@ -40,6 +41,10 @@ logger = logging.getLogger(__name__)
 # grid's vectors never coincide with a training step's.
 SAMPLE_SEED_OFFSET = 10_000
 NUM_GRID_SAMPLES = 64
+# Seed offset of the latent vectors of the sample-quality evaluations.
+EVALUATION_SEED_OFFSET = 20_000
+# Image shape that the bundled classifier, and so the evaluation, accepts.
+EVALUATED_IMAGE_SHAPE = (32, 32, 1)
 
 
 class TrainingDivergedError(RuntimeError):
@@ -59,6 +64,14 @@ class RunOptions:
         sample_every: Steps between sample grids; 0 disables them.
         checkpoint_every: Steps between checkpoints; the last step is always
             saved.
+        evaluate_every: Steps between sample-quality evaluations
+            (``metrics.evaluate``: Fréchet distance, class coverage, copying,
+            precision and recall); 0 disables them. Only MNIST-shaped models,
+            32x32x1, are evaluated. The real digits of the comparison are the
+            bundled ones, whatever the training data, so with tfds data the
+            copying check searches the bundled 9,000 training digits only.
+        evaluate_samples: Generated and real digits per evaluation, at most
+            the 1,000 bundled test digits.
         progress: Show a tqdm progress bar.
         data_parallel: Split each batch over all devices of all processes
             (``jax.devices()``), with the networks replicated on each. With
@@ -73,6 +86,8 @@ class RunOptions:
     log_every: int = 10
     sample_every: int = 250
     checkpoint_every: int = 500
+    evaluate_every: int = 1000
+    evaluate_samples: int = 1000
     progress: bool = True
     data_parallel: bool = False
 
@@ -81,10 +96,15 @@ class RunOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
-        if not isinstance(self.sample_every, int) or self.sample_every < 0:
+        for name in ("sample_every", "evaluate_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"{name}={value!r} must be 0 (off) or a positive integer."
+                )
+        if not isinstance(self.evaluate_samples, int) or self.evaluate_samples < 10:
             raise ValueError(
-                f"sample_every={self.sample_every!r} must be 0 (off) or a "
-                "positive integer."
+                f"evaluate_samples={self.evaluate_samples!r} must be an integer >= 10."
             )
         if self.data_source not in data.SOURCES:
             raise ValueError(
@@ -103,6 +123,8 @@ class RunResult:
         history: Metric name to the logged values.
         steps: The step number of each logged value.
         out_dir: The output folder.
+        evaluations: One dict of ``metrics.Evaluation`` figures per
+            evaluation of this run so far, with its ``step``.
     """
 
     gan: GAN
@@ -110,6 +132,7 @@ class RunResult:
     history: dict[str, list[float]]
     steps: list[int]
     out_dir: Path
+    evaluations: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def prepare_output_folder(out_dir: str | os.PathLike) -> Path:
@@ -226,6 +249,9 @@ def run_training(
     )
     samples_dir = out / "samples"
     samples_dir.mkdir(exist_ok=True)
+    evaluator = None
+    if primary and options.evaluate_every:
+        evaluator = _Evaluator.create(gan, options, out / "evaluation.jsonl", start)
 
     logger.info(
         "Training from step %d to %d at batch %d on %s; compiling the step "
@@ -278,6 +304,10 @@ def run_training(
                     samples_dir / f"step_{done:06d}.png",
                 )
 
+            # Evaluate sample quality.
+            if evaluator is not None and done % options.evaluate_every == 0:
+                evaluator.evaluate(state, done)
+
             # Checkpoint.
             if save:
                 checkpointer.save(gan, state, extra={"data_source": dataset.source})
@@ -311,7 +341,83 @@ def run_training(
     if history:
         fig = plotting.plot_history(history, steps=logged_steps)
         fig.savefig(out / "losses.png", dpi=100)
-    return RunResult(gan, state, history, logged_steps, out)
+    evaluations = [] if evaluator is None else evaluator.records
+    return RunResult(gan, state, history, logged_steps, out, evaluations)
+
+
+class _Evaluator:
+    """Sample-quality evaluations of a run, appended to ``evaluation.jsonl``.
+
+    The real digits and their baselines are computed at the first evaluation,
+    so a run that never reaches one pays nothing.
+    """
+
+    def __init__(self, gan: GAN, options: RunOptions, path: Path):
+        self.gan = gan
+        self.options = options
+        self.path = path
+        self.records: list[dict[str, Any]] = []
+        self._reference = None
+        self.latent = gan.sample_latent(
+            jax.random.key(gan.train_config.seed + EVALUATION_SEED_OFFSET),
+            options.evaluate_samples,
+        )
+
+    @classmethod
+    def create(
+        cls, gan: GAN, options: RunOptions, path: Path, start: int
+    ) -> _Evaluator | None:
+        if gan.model_config.image_shape != EVALUATED_IMAGE_SHAPE:
+            logger.info(
+                "Skipping sample-quality evaluations: the classifier judges "
+                "%s images, and this model makes %s images.",
+                EVALUATED_IMAGE_SHAPE,
+                gan.model_config.image_shape,
+            )
+            return None
+        available = len(data.load_mnist("bundled", "test"))
+        if options.evaluate_samples > available:
+            raise ValueError(
+                f"evaluate_samples={options.evaluate_samples} is more than the "
+                f"{available} bundled test digits; pass at most {available}."
+            )
+        evaluator = cls(gan, options, path)
+        # A resumed run keeps the evaluations up to its checkpoint.
+        history, steps = _read_history(path, up_to=start, rewrite=True)
+        for index, step in enumerate(steps):
+            record = {"step": step}
+            record.update({name: values[index] for name, values in history.items()})
+            evaluator.records.append(record)
+        return evaluator
+
+    def evaluate(self, state: TrainState, step: int) -> dict[str, Any]:
+        """Evaluates the generator of ``state`` and appends one JSON line."""
+        # Imported here: the metrics pull in the classifier, which only
+        # evaluating runs need.
+        from gan_lessons import metrics
+
+        if self._reference is None:
+            self._reference = metrics.real_reference(self.options.evaluate_samples)
+        images = np.asarray(self.gan.generate(state, self.latent))
+        result = metrics.evaluate(images, self._reference)
+        record = {"step": step, **result.as_dict()}
+        record["class_histogram"] = list(result.class_histogram)
+        with self.path.open("a") as file:
+            file.write(json.dumps(record) + "\n")
+        self.records.append(record)
+        logger.info(
+            "Step %d: Fréchet distance %.2f (real digits %.2f), %d classes, "
+            "%.0f%% confident, %.1f%% near copies, precision %.2f, recall %.2f.",
+            step,
+            result.frechet,
+            result.frechet_real,
+            result.num_classes_present,
+            100 * result.confident_fraction,
+            100 * result.near_copy_fraction,
+            result.precision,
+            result.recall,
+        )
+        return record
 
 
 def _flush(
