@@ -114,10 +114,16 @@ class Checkpointer:
         logger.info("Saved checkpoint of step %d to %s", step, self.directory)
 
     def steps(self) -> list[int]:
-        """Returns the saved step numbers, oldest first."""
+        """Returns the saved step numbers on disk now, oldest first.
+
+        The folder is read on every call, so steps saved by another process
+        since the last call are included.
+        """
         if not self.directory.is_dir():
             return []
-        return sorted(self._get_manager(create=False).all_steps())
+        manager = self._get_manager(create=False)
+        manager.reload()
+        return sorted(manager.all_steps())
 
     def latest_step(self) -> int | None:
         """Returns the newest saved step, or ``None`` when there is none."""
