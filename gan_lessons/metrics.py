@@ -60,8 +60,8 @@ def frechet_distance(features_a: ArrayLike, features_b: ArrayLike) -> float:
     The trace of (S_a S_b)^(1/2) equals the sum of the square roots of the
     eigenvalues of S_a^(1/2) S_b S_a^(1/2). That matrix is symmetric positive
     semi-definite, so symmetric eigendecompositions suffice, and they work
-    for singular covariances (features that are always 0). Rounding can make tiny eigenvalues negative; they are
-    set to 0.
+    for singular covariances (features that are always 0). Rounding can make
+    tiny eigenvalues negative, so they are set to 0.
 
     Args:
         features_a: ``(n, d)``.
