@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_lessons {train,sample}``, or ``gan-lessons``."""
+"""Command line: ``python -m gan_lessons {train,sample,export}``, or ``gan-lessons``."""
 
 from __future__ import annotations
 
@@ -44,10 +44,11 @@ _positive_float = _number_parser(float, 0.0, True, "a positive number")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Returns the parser of the ``train`` and ``sample`` commands."""
+    """Returns the parser of the ``train``, ``sample`` and ``export`` commands."""
     parser = argparse.ArgumentParser(
         prog="python -m gan_lessons",
-        description="Train a DCGAN on MNIST and draw samples from it.",
+        description="Train a DCGAN on MNIST, draw samples from it and export its "
+        "generator.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -174,6 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--seed", type=_non_negative_int, default=0, help="seed of the latent vectors"
     )
+
+    export = commands.add_parser(
+        "export",
+        help="write a trained generator to one small .npz file",
+        description="Write the generator of a run's checkpoint (parameters, "
+        "batch-norm running averages and model configuration) to one .npz file, "
+        "which gan_lessons.pretrained.load_generator reads without pickle.",
+    )
+    export.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a run's output folder, or its checkpoints/ folder",
+    )
+    export.add_argument("--out", required=True, help="output file, ending in .npz")
+    export.add_argument(
+        "--step",
+        type=_non_negative_int,
+        default=None,
+        help="checkpoint step to export (default: the newest readable one)",
+    )
     return parser
 
 
@@ -271,6 +292,16 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from gan_lessons import pretrained
+
+    path = pretrained.export_generator(args.checkpoint, args.out, step=args.step)
+    generator = pretrained.load_generator(path)
+    size_mb = path.stat().st_size / 1e6
+    print(f"Wrote the generator of step {generator.step} to {path} ({size_mb:.1f} MB)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_parser()
@@ -294,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "export":
+            return _export(args)
         return _sample(args)
     except (ValueError, CheckpointError, OSError, TrainingDivergedError) as error:
         print(f"error: {error}", file=sys.stderr)
