@@ -1,4 +1,7 @@
-"""Command line: ``python -m gan_lessons {train,sample,export}``, or ``gan-lessons``."""
+"""Command line: ``python -m gan_lessons COMMAND``, or ``gan-lessons COMMAND``.
+
+Commands: ``train``, ``sample``, ``export`` and ``evaluate``.
+"""
 
 from __future__ import annotations
 
@@ -44,11 +47,11 @@ _positive_float = _number_parser(float, 0.0, True, "a positive number")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Returns the parser of the ``train``, ``sample`` and ``export`` commands."""
+    """Returns the parser of the four commands."""
     parser = argparse.ArgumentParser(
         prog="python -m gan_lessons",
-        description="Train a DCGAN on MNIST, draw samples from it and export its "
-        "generator.",
+        description="Train a DCGAN on MNIST, draw samples from it, evaluate them "
+        "and export its generator.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -140,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 10)",
     )
     train.add_argument(
+        "--evaluate-every",
+        type=_non_negative_int,
+        default=1000,
+        help="steps between sample-quality evaluations written to "
+        "evaluation.jsonl, 0 for none (default 1000)",
+    )
+    train.add_argument(
+        "--evaluate-samples",
+        type=_positive_int,
+        default=1000,
+        help="generated and real digits per evaluation, at most 1000 (default 1000)",
+    )
+    train.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
     train.add_argument(
@@ -195,6 +211,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="checkpoint step to export (default: the newest readable one)",
     )
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure the quality, variety and originality of generated digits",
+        description="Generate digits from a run's newest checkpoint and print the "
+        "Fréchet distance on classifier features, class coverage, the distance "
+        "to the nearest training digit, and precision and recall, each beside "
+        "the value that held-out real digits get.",
+    )
+    evaluate.add_argument(
+        "--checkpoint",
+        required=True,
+        help="a run's output folder, or its checkpoints/ folder",
+    )
+    evaluate.add_argument(
+        "--n",
+        type=_positive_int,
+        default=1000,
+        help="generated and real digits to compare, at most 1000 (default 1000)",
+    )
+    evaluate.add_argument(
+        "--seed", type=_non_negative_int, default=0, help="seed of the latent vectors"
+    )
+    evaluate.add_argument(
+        "--json", default=None, help="also write the figures to this JSON file"
+    )
     return parser
 
 
@@ -229,6 +270,8 @@ def _train(args: argparse.Namespace) -> int:
         log_every=args.log_every,
         sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every,
+        evaluate_every=args.evaluate_every,
+        evaluate_samples=args.evaluate_samples,
         progress=not args.no_progress,
         data_parallel=args.data_parallel or args.distributed,
     )
@@ -249,34 +292,48 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sample(args: argparse.Namespace) -> int:
-    import jax
-    import numpy as np
-
-    from gan_lessons import checkpoint, plotting
+def _load_run(path: str):
+    """Returns the GAN and the newest readable state of a run's checkpoints."""
+    from gan_lessons import checkpoint
     from gan_lessons.train import GAN
 
-    out = Path(args.out)
-    if out.suffix.lower() not in (".npz", ".png"):
-        raise ValueError(f"--out {args.out!r} must end in .npz or .png.")
-    folder = Path(args.checkpoint)
+    folder = Path(path)
     if (folder / "checkpoints").is_dir():
         folder = folder / "checkpoints"
     if not folder.is_dir():
         raise checkpoint.CheckpointError(
-            f"Checkpoint folder {args.checkpoint!r} not found. Pass a run's "
-            "output folder, such as runs/default."
+            f"Checkpoint folder {path!r} not found. Pass a run's output folder, "
+            "such as runs/default."
         )
     model_config, train_config = checkpoint.model_config_of(folder)
     gan = GAN(model_config, train_config)
-    state = checkpoint.Checkpointer(folder).restore(gan)
-    z = gan.sample_latent(jax.random.key(args.seed), args.n)
-    # Render in chunks, so a large --n compiles once and bounds memory.
+    return gan, checkpoint.Checkpointer(folder).restore(gan)
+
+
+def _generate(gan, state, num: int, seed: int):
+    """Returns ``num`` images from latent vectors drawn with ``seed``."""
+    import jax
+    import numpy as np
+
+    z = gan.sample_latent(jax.random.key(seed), num)
+    # Render in chunks, so a large count compiles once and bounds memory.
     chunks = [
         np.asarray(gan.generate(state, z[i : i + SAMPLE_CHUNK]), dtype=np.float32)
-        for i in range(0, args.n, SAMPLE_CHUNK)
+        for i in range(0, num, SAMPLE_CHUNK)
     ]
-    images = np.concatenate(chunks)
+    return np.concatenate(chunks)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from gan_lessons import plotting
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".npz", ".png"):
+        raise ValueError(f"--out {args.out!r} must end in .npz or .png.")
+    gan, state = _load_run(args.checkpoint)
+    images = _generate(gan, state, args.n, args.seed)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -299,6 +356,31 @@ def _export(args: argparse.Namespace) -> int:
     generator = pretrained.load_generator(path)
     size_mb = path.stat().st_size / 1e6
     print(f"Wrote the generator of step {generator.step} to {path} ({size_mb:.1f} MB)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from gan_lessons import metrics
+
+    gan, state = _load_run(args.checkpoint)
+    shape = gan.model_config.image_shape
+    if shape != (32, 32, 1):
+        raise ValueError(
+            f"The checkpoint makes {shape} images, but the evaluation's classifier "
+            "judges MNIST digits of shape (32, 32, 1)."
+        )
+    reference = metrics.real_reference(args.n)
+    images = _generate(gan, state, args.n, args.seed)
+    result = metrics.evaluate(images, reference)
+    print(f"Step {int(state.step)} of {args.checkpoint}:")
+    print(result.report())
+    if args.json is not None:
+        record = {"step": int(state.step), **result.as_dict()}
+        record["class_histogram"] = list(result.class_histogram)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"Wrote the figures to {args.json}")
     return 0
 
 
@@ -327,6 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _sample(args)
     except (ValueError, CheckpointError, OSError, TrainingDivergedError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -234,3 +234,38 @@ def test_module_entry_point_error(tmp_path, jax_cache_env):
     )
     assert process.returncode == 2
     assert "--steps" in process.stderr
+
+
+def test_evaluate_prints_figures(run_dir, tmp_path, capsys):
+    record_path = tmp_path / "figures.json"
+    code = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(run_dir),
+            "--n",
+            "50",
+            "--json",
+            str(record_path),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Fréchet distance" in out
+    assert "recall" in out
+    record = json.loads(record_path.read_text())
+    assert record["step"] == 6
+    assert record["num_samples"] == 50
+    assert record["frechet_real"] > 0
+
+
+def test_evaluate_rejects_too_many_samples(run_dir, capsys):
+    code = main(["evaluate", "--checkpoint", str(run_dir), "--n", "5000"])
+    assert code == 2
+    assert "num_samples=5000" in capsys.readouterr().err
+
+
+def test_evaluate_rejects_missing_checkpoint(tmp_path, capsys):
+    code = main(["evaluate", "--checkpoint", str(tmp_path / "none")])
+    assert code == 2
+    assert "not found" in capsys.readouterr().err
