@@ -5,7 +5,8 @@ pytest, through a kernel spec written to a temporary folder. So the test needs
 no kernel installed by hand, and a ``python3`` kernel spec of another
 environment cannot be picked up by mistake. The kernel's working directory is
 an empty temporary folder, so a notebook that depends on where it was started
-fails here.
+fails here. After the top-to-bottom run, every cell runs a second time in the
+same kernel, as when a learner re-runs cells.
 
 The module also tests the notebooks' helpers in ``gan_lessons.notebook``.
 """
@@ -120,7 +121,13 @@ def test_notebook_runs(path: Path, kernel_dir: Path, kernel_env, tmp_path: Path)
     try:
         # The client does not own a kernel manager it was given, so it shuts
         # the kernel down only when asked through cleanup_kc.
-        client.execute(cleanup_kc=True, env=kernel_env, cwd=str(tmp_path))
+        with client.setup_kernel(cleanup_kc=True, env=kernel_env, cwd=str(tmp_path)):
+            # Top to bottom, then every cell again in the same kernel, as a
+            # learner re-runs cells: nothing may depend on running only once.
+            for run in (1, 2):
+                current["run"] = run
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
     except CellExecutionError as error:
         reason = f"{error.ename}: {_strip_ansi(error.evalue)}"
     except CellTimeoutError:
@@ -130,6 +137,8 @@ def test_notebook_runs(path: Path, kernel_dir: Path, kernel_env, tmp_path: Path)
     # Failing outside the except blocks keeps nbclient's coloured traceback
     # out of the report.
     if reason is not None:
+        if current.get("run") == 2:
+            reason += " (when the cells ran a second time)"
         message = _cell_failure(path.name, current["index"], current["cell"], reason)
         pytest.fail(message, pytrace=False)
 
