@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gan_lessons import data, losses, plotting
+from gan_lessons import data, latent, losses, plotting
 
 LOGIT = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, width=32)
 LOGITS = hnp.arrays(np.float32, st.integers(1, 16), elements=LOGIT)
@@ -81,3 +81,31 @@ def test_image_grid_places_every_image(
 @given(pixels=hnp.arrays(np.uint8, hnp.array_shapes(min_dims=4, max_dims=4)))
 def test_uint8_round_trip(pixels):
     np.testing.assert_array_equal(data.to_uint8(data.to_float(pixels)), pixels)
+
+
+VECTOR_ELEMENT = st.floats(-10.0, 10.0, allow_nan=False, width=32)
+
+
+@FAST
+@given(
+    pair=st.integers(1, 64).flatmap(
+        lambda dim: st.tuples(
+            hnp.arrays(np.float32, dim, elements=VECTOR_ELEMENT),
+            hnp.arrays(np.float32, dim, elements=VECTOR_ELEMENT),
+        )
+    ),
+    count=st.integers(2, 20),
+    method=st.sampled_from(["lerp", "slerp"]),
+)
+def test_interpolation_any_count_and_size(pair, count, method):
+    start, end = pair
+    path = latent.interpolate(start, end, count, method=method)
+    assert path.shape == (count, start.size)
+    assert np.all(np.isfinite(path))
+    np.testing.assert_allclose(path[0], start, atol=1e-4)
+    np.testing.assert_allclose(path[-1], end, atol=1e-4)
+    # Neither path leaves the ball of the larger endpoint: slerp's norm moves
+    # linearly between the endpoints' norms, and lerp's is convex along it.
+    norms = np.linalg.norm(path, axis=1)
+    largest = max(np.linalg.norm(start), np.linalg.norm(end))
+    assert np.all(norms <= largest + 1e-3)
