@@ -5,6 +5,7 @@ This runs the full default schedule, which takes minutes on a 2-core CPU.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -80,3 +81,15 @@ def test_default_run_digits_are_recognisable(default_run):
     assert verdict["confident_fraction"] > 0.5, report
     # At least 8 of the 10 digit classes appear.
     assert verdict["num_classes_present"] >= 8, report
+
+
+def test_default_run_evaluates_quality(default_run):
+    out, _, _ = default_run
+    lines = (out / "evaluation.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [record["step"] for record in records] == [1000, 2000, 3000]
+    final = records[-1]
+    # Closer to real digits than after the first 1,000 steps, and no copying.
+    assert final["frechet"] < records[0]["frechet"], records
+    assert final["near_copy_fraction"] < 0.05, final
+    assert final["num_classes_present"] >= 8, final
