@@ -186,35 +186,53 @@ def _load_bundled(split: str) -> Dataset:
 
 def _load_tfds(split: str, data_dir: str | os.PathLike | None) -> Dataset:
     """Read one split of MNIST that is already prepared for tensorflow-datasets."""
+    records = _open_tfds(TFDS_NAME, split, data_dir, "MNIST", _PREPARE_HINT)
+    images, labels = _read_records(records)
+    return Dataset(images=_pad_to_image_size(images), labels=labels, source="tfds")
+
+
+def _open_tfds(
+    name: str, split: str, data_dir: str | os.PathLike | None, label: str, hint: str
+):
+    """Opens a split that is already prepared for tfds, for random access.
+
+    Args:
+        name: tfds dataset name.
+        split: Split to open.
+        data_dir: tfds data folder, or ``None`` for tfds's default.
+        label: Name of the dataset in error messages.
+        hint: How to prepare the data, appended to the errors.
+
+    Raises:
+        FileNotFoundError: If the split is not prepared in ``data_dir``, or
+            only in a sequential format.
+    """
     # Imported here so that the bundled source works without paying for this import.
     import tensorflow_datasets as tfds
 
     data_dir = None if data_dir is None else os.fspath(data_dir)
-    builder = tfds.builder(TFDS_NAME, data_dir=data_dir, file_format=TFDS_FILE_FORMAT)
+    builder = tfds.builder(name, data_dir=data_dir, file_format=TFDS_FILE_FORMAT)
     if not builder.is_prepared():
         raise FileNotFoundError(
-            f"MNIST is not prepared for tensorflow-datasets in {builder.data_dir}, "
-            f"and this loader does not download it. {_PREPARE_HINT}"
+            f"{label} is not prepared for tensorflow-datasets in {builder.data_dir}, "
+            f"and this loader does not download it. {hint}"
         )
     try:
-        records = tfds.data_source(
-            TFDS_NAME,
+        return tfds.data_source(
+            name,
             split=split,
             data_dir=data_dir,
             download=False,
             builder_kwargs={"file_format": TFDS_FILE_FORMAT},
         )
     except NotImplementedError as error:
-        # tfds raises this when the data exists only in a sequential format such as
-        # tfrecord, which tfds.data_source cannot read.
+        # tfds raises this when the data exists only in a sequential format such
+        # as tfrecord, which tfds.data_source cannot read.
         raise FileNotFoundError(
-            f"MNIST in {builder.data_dir} is not in a random-access format "
+            f"{label} in {builder.data_dir} is not in a random-access format "
             f"({error}). Rebuild it with --file_format=array_record, or convert "
-            f"it with `tfds convert_format`. {_PREPARE_HINT}"
+            f"it with `tfds convert_format`. {hint}"
         ) from error
-
-    images, labels = _read_records(records)
-    return Dataset(images=_pad_to_image_size(images), labels=labels, source="tfds")
 
 
 def _read_records(
@@ -675,9 +693,6 @@ def load_tfds_colour(
         raise ValueError(f"split={split!r} is invalid. Use one of {SPLITS}.")
     if max_examples is not None:
         _check_count(max_examples, "max_examples", minimum=1)
-    # Imported here, as in _load_tfds, so that other sources skip this import.
-    import tensorflow_datasets as tfds
-
     hint = (
         f"To use {name}, run `tfds build {name} --file_format=array_record "
         "--data_dir=DIR` on a machine with internet access and TensorFlow "
@@ -685,29 +700,7 @@ def load_tfds_colour(
         "TFDS_DATA_DIR=DIR. load_coloured_digits() builds a colour dataset "
         "without any download."
     )
-    data_dir = None if data_dir is None else os.fspath(data_dir)
-    builder = tfds.builder(name, data_dir=data_dir, file_format=TFDS_FILE_FORMAT)
-    if not builder.is_prepared():
-        raise FileNotFoundError(
-            f"{name} is not prepared for tensorflow-datasets in {builder.data_dir}, "
-            f"and this loader does not download it. {hint}"
-        )
-    try:
-        records = tfds.data_source(
-            name,
-            split=split,
-            data_dir=data_dir,
-            download=False,
-            builder_kwargs={"file_format": TFDS_FILE_FORMAT},
-        )
-    except NotImplementedError as error:
-        # Raised when the data exists only in a sequential format such as
-        # tfrecord, which tfds.data_source cannot read.
-        raise FileNotFoundError(
-            f"{name} in {builder.data_dir} is not in a random-access format "
-            f"({error}). Rebuild it with --file_format=array_record, or convert "
-            f"it with `tfds convert_format`. {hint}"
-        ) from error
+    records = _open_tfds(name, split, data_dir, name, hint)
     count = len(records) if max_examples is None else min(max_examples, len(records))
     images = np.empty((count, IMAGE_SIZE, IMAGE_SIZE, COLOUR_CHANNELS), np.uint8)
     labels = np.empty(count, dtype=np.int32)

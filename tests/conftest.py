@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -116,3 +118,45 @@ def max_abs_change(before, after) -> float:
         after,
     )
     return max(jax.tree.leaves(changes))
+
+
+# Hosts that the network-blocking fixture still lets tests reach.
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+@pytest.fixture
+def blocked_network(monkeypatch) -> list[object]:
+    """Make connections to hosts other than loopback fail at once and record them."""
+    attempts: list[object] = []
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in LOOPBACK_HOSTS:
+            attempts.append(host)
+            raise socket.gaierror(f"name resolution of {host!r} blocked by the test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if host not in LOOPBACK_HOSTS:
+            attempts.append(address)
+            raise OSError(f"connection to {address!r} blocked by the test")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return attempts
+
+
+@pytest.fixture
+def empty_default_data_dir(tmp_path, monkeypatch) -> Path:
+    """Point tfds's default data directory at an empty folder."""
+    import tensorflow_datasets as tfds
+
+    folder = tmp_path / "default_tfds"
+    folder.mkdir()
+    monkeypatch.setenv("TFDS_DATA_DIR", str(folder))
+    # tfds reads TFDS_DATA_DIR once, at import, into constants.DATA_DIR.
+    monkeypatch.setattr(tfds.core.constants, "DATA_DIR", str(folder))
+    return folder

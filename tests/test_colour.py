@@ -7,7 +7,6 @@ sockets to hosts other than loopback blocked, or with tfds.testing.mock_data.
 from __future__ import annotations
 
 import math
-import socket
 import time
 
 import jax
@@ -20,8 +19,6 @@ from gan_lessons import data, plotting, session
 from gan_lessons.config import model_preset, train_preset
 from gan_lessons.train import GAN
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
 
 @pytest.fixture(scope="module")
 def grey_test() -> data.Dataset:
@@ -31,41 +28,6 @@ def grey_test() -> data.Dataset:
 @pytest.fixture(scope="module")
 def coloured_test() -> data.Dataset:
     return data.load_coloured_digits("test", seed=0)
-
-
-@pytest.fixture
-def blocked_network(monkeypatch) -> list[object]:
-    """Make connections to hosts other than loopback fail at once and record them."""
-    attempts: list[object] = []
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in LOOPBACK_HOSTS:
-            attempts.append(host)
-            raise socket.gaierror(f"name resolution of {host!r} blocked by the test")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in LOOPBACK_HOSTS:
-            attempts.append(address)
-            raise OSError(f"connection to {address!r} blocked by the test")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempts
-
-
-@pytest.fixture
-def empty_default_data_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "default_tfds"
-    folder.mkdir()
-    monkeypatch.setenv("TFDS_DATA_DIR", str(folder))
-    # tfds reads TFDS_DATA_DIR once, at import, into constants.DATA_DIR.
-    monkeypatch.setattr(tfds.core.constants, "DATA_DIR", str(folder))
-    return folder
 
 
 # Coloured digits.

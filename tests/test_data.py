@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import socket
 import time
 import zipfile
 from pathlib import Path
@@ -22,7 +21,6 @@ from gan_lessons import data
 SCRIPT_PATH = (
     Path(__file__).resolve().parent.parent / "scripts" / "build_mnist_subset.py"
 )
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 @pytest.fixture(scope="module")
@@ -33,42 +31,6 @@ def bundled_train() -> data.Dataset:
 @pytest.fixture(scope="module")
 def bundled_test() -> data.Dataset:
     return data.load_mnist(source="bundled", split="test")
-
-
-@pytest.fixture
-def blocked_network(monkeypatch) -> list[object]:
-    """Make connections to hosts other than loopback fail at once and record them."""
-    attempts: list[object] = []
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host not in LOOPBACK_HOSTS:
-            attempts.append(host)
-            raise socket.gaierror(f"name resolution of {host!r} blocked by the test")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self, address):
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in LOOPBACK_HOSTS:
-            attempts.append(address)
-            raise OSError(f"connection to {address!r} blocked by the test")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return attempts
-
-
-@pytest.fixture
-def empty_default_data_dir(tmp_path, monkeypatch) -> Path:
-    """Point tfds's default data directory at an empty folder."""
-    folder = tmp_path / "default_tfds"
-    folder.mkdir()
-    monkeypatch.setenv("TFDS_DATA_DIR", str(folder))
-    # tfds reads TFDS_DATA_DIR once, at import, into constants.DATA_DIR.
-    monkeypatch.setattr(tfds.core.constants, "DATA_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture
