@@ -188,3 +188,20 @@ def test_max_to_keep(gan, init_state, tmp_path):
         checkpointer.save(gan, init_state._replace(step=init_state.step + step))
     assert checkpointer.steps() == [2, 3]
     assert Checkpointer(tmp_path / "checkpoints").steps() == [2, 3]
+
+
+def test_restore_without_optimizer_state(gan, trained_state, tmp_path, monkeypatch):
+    from gan_lessons import checkpoint
+
+    flatten = checkpoint._flatten
+
+    def without_optimizer(state):
+        return {k: v for k, v in flatten(state).items() if "opt_state" not in k}
+
+    directory = tmp_path / "checkpoints"
+    monkeypatch.setattr(checkpoint, "_flatten", without_optimizer)
+    Checkpointer(directory).save(gan, trained_state)
+    monkeypatch.undo()
+    with pytest.raises(CheckpointMismatchError, match="missing arrays") as error:
+        Checkpointer(directory).restore(gan)
+    assert "opt_state" in str(error.value)
