@@ -137,6 +137,23 @@ def check_function(
     return False
 
 
+def scalar_value(answer: Any) -> float | None:
+    """Returns ``answer`` as a float when it is one real number, else ``None``.
+
+    Python and NumPy numbers and arrays of shape ``()`` (NumPy or JAX, such
+    as ``jnp.sqrt(2.0)``) count as numbers; booleans and strings do not.
+    """
+    if isinstance(answer, bool | np.bool_ | str | bytes):
+        return None
+    try:
+        array = np.asarray(answer)
+    except (TypeError, ValueError):
+        return None
+    if array.shape != () or array.dtype.kind not in "iuf":
+        return None
+    return float(array)
+
+
 def check_number(
     answer: float | None,
     expected: float,
@@ -163,13 +180,13 @@ def check_number(
     if answer is None:
         print(f"Not answered yet: {name} is None.")
         return False
-    if isinstance(answer, bool) or not isinstance(answer, int | float | np.number):
+    value = scalar_value(answer)
+    if value is None:
         print(
             f"Not quite: {name} is a {type(answer).__name__}; expected a number "
             "such as 0.25."
         )
         return False
-    value = float(answer)
     if not math.isfinite(value):
         print(f"Not quite: {name} is {value}; expected a finite number.")
         return False

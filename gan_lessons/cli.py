@@ -6,6 +6,7 @@ Commands: ``train``, ``sample``, ``export`` and ``evaluate``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ def _number_parser(kind: type, minimum: float, strict: bool, wording: str):
 _positive_int = _number_parser(int, 0, True, "a positive integer")
 _non_negative_int = _number_parser(int, 0, False, "0 or more")
 _positive_float = _number_parser(float, 0.0, True, "a positive number")
+_at_least_ten = _number_parser(int, 10, False, "at least 10")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,8 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--preset",
         choices=config.PRESETS,
-        default="dcgan",
-        help="architecture and optimiser preset (default dcgan)",
+        default=None,
+        help="architecture and optimiser preset (default dcgan, or the saved "
+        "one with --resume)",
     )
     train.add_argument(
         "--width",
@@ -151,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--evaluate-samples",
-        type=_positive_int,
+        type=_at_least_ten,
         default=1000,
         help="generated and real digits per evaluation, at most 1000 (default 1000)",
     )
@@ -226,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--n",
-        type=_positive_int,
+        type=_at_least_ten,
         default=1000,
         help="generated and real digits to compare, at most 1000 (default 1000)",
     )
@@ -239,6 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _saved_configs(args: argparse.Namespace):
+    """Returns the model and training configurations of ``--out``'s newest
+    checkpoint, or ``None`` when it has none (the run then reports that)."""
+    from gan_lessons import checkpoint
+
+    folder = Path(args.out) / "checkpoints"
+    if not checkpoint.Checkpointer(folder).steps():
+        return None
+    return checkpoint.model_config_of(folder)
+
+
 def _train(args: argparse.Namespace) -> int:
     import jax
 
@@ -249,7 +263,16 @@ def _train(args: argparse.Namespace) -> int:
         # environment (TPU metadata, SLURM or Open MPI variables).
         jax.distributed.initialize()
 
-    model_config = config.model_preset(args.preset, width=args.width)
+    saved = _saved_configs(args) if args.resume else None
+    if saved is not None:
+        # Resume with the run's own architecture and settings; only the step
+        # count changes. An explicit --width or --preset is still checked
+        # against the checkpoint, so a mismatch is reported, not ignored.
+        model_config, train_config = saved
+        train_config = dataclasses.replace(train_config, steps=args.steps)
+    preset = args.preset or "dcgan"
+    if saved is None or args.width is not None or args.preset is not None:
+        model_config = config.model_preset(preset, width=args.width)
     overrides = {
         "steps": args.steps,
         "seed": args.seed,
@@ -261,7 +284,8 @@ def _train(args: argparse.Namespace) -> int:
         overrides["batch_size"] = args.batch_size
     if args.generator_steps is not None:
         overrides["generator_steps"] = args.generator_steps
-    train_config = config.train_preset(args.preset, **overrides)
+    if saved is None:
+        train_config = config.train_preset(preset, **overrides)
     options = runner.RunOptions(
         out_dir=args.out,
         data_source=args.data,

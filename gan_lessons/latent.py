@@ -48,7 +48,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from gan_lessons import plotting
+from gan_lessons import checking, plotting
 
 INTERPOLATION_METHODS = ("slerp", "lerp")
 # Angles between two latent vectors below this many radians count as parallel,
@@ -1027,10 +1027,10 @@ def _read_number(answer: Any, name: str) -> float | None:
     if answer is None:
         print(f"Not answered yet: set {name} to a number.")
         return None
-    if isinstance(answer, bool) or not isinstance(answer, (int, float, np.number)):
+    value = checking.scalar_value(answer)
+    if value is None:
         print(f"Not quite: {name} is {answer!r}; expected a number.")
         return None
-    value = float(answer)
     if not math.isfinite(value):
         print(f"Not quite: {name} is {value}; expected a finite number.")
         return None

@@ -49,6 +49,11 @@ def gaussian_fit(features: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"features have shape {features.shape}; expected (n, d) with n >= 2."
         )
+    if not np.all(np.isfinite(features)):
+        raise ValueError(
+            f"features contain {np.count_nonzero(~np.isfinite(features))} NaN or "
+            "infinite values; check the images they were computed from."
+        )
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
@@ -334,9 +339,10 @@ def real_reference(
     """
     train = data.load_mnist(source=source, split="train")
     test = data.load_mnist(source=source, split="test")
-    if not 2 <= num_samples <= min(len(test), len(train)):
+    smallest = DEFAULT_K + 1  # precision and recall need k other digits
+    if not smallest <= num_samples <= min(len(test), len(train)):
         raise ValueError(
-            f"num_samples={num_samples} must be between 2 and "
+            f"num_samples={num_samples} must be between {smallest} and "
             f"{min(len(test), len(train))}, the size of the smaller split."
         )
     model = classifier.default_classifier() if model is None else model
@@ -380,6 +386,11 @@ def evaluate(
         model: The classifier; ``None`` loads the shipped weights.
     """
     images = classifier.check_images(images, "generated images")
+    if len(images) <= DEFAULT_K:
+        raise ValueError(
+            f"Got {len(images)} generated digits; precision and recall need at "
+            f"least {DEFAULT_K + 1}."
+        )
     model = classifier.default_classifier() if model is None else model
     if reference is None:
         reference = real_reference(len(images), model=model)

@@ -375,10 +375,28 @@ def load_generator(path: str | os.PathLike | None = None) -> PretrainedGenerator
     return PretrainedGenerator(model_config, params, stats, step=step, path=path)
 
 
+# First bytes of every zip file, and so of every npz archive. A single-array
+# .npy file starts with b"\x93NUMPY" instead, and gets its own message below.
+_ZIP_SIGNATURE = b"PK\x03\x04"
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if path.is_dir():
+        raise GeneratorFileError(
+            f"{path} is a folder, not a generator file. If it is a training run, "
+            f"export its generator first with `{EXPORT_COMMAND}`."
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"Generator file {path} not found. {_rebuild_hint(path)}"
+        )
+    with path.open("rb") as file:
+        signature = file.read(len(_ZIP_SIGNATURE))
+    if signature != _ZIP_SIGNATURE and not signature.startswith(b"\x93NUM"):
+        # np.load would report such a file as pickled data, which misleads.
+        raise GeneratorFileError(
+            f"{path} is not an npz archive (it does not start with the zip "
+            f"signature). {_rebuild_hint(path)}"
         )
     try:
         archive = np.load(path, allow_pickle=False)

@@ -16,11 +16,14 @@ receives exactly the batches and latent vectors of an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -271,56 +274,59 @@ def run_training(
     )
     started = time.perf_counter()
     step = start
-    try:
-        for step in range(start, train_config.steps):
-            # Update the discriminator, then the generator.
-            state, metrics = gan.train_step(state, stream.batch_at(step))
-            pending.append((step + 1, metrics))
-            done = step + 1
-            last = done == train_config.steps
-            save = done % options.checkpoint_every == 0 or last
+    with _deferred_interrupts() as interrupted:
+        try:
+            for step in range(start, train_config.steps):
+                # Update the discriminator, then the generator.
+                state, metrics = gan.train_step(state, stream.batch_at(step))
+                pending.append((step + 1, metrics))
+                done = step + 1
+                last = done == train_config.steps
+                save = done % options.checkpoint_every == 0 or last
 
-            # Log: fetch the metrics of the last few steps in one transfer.
-            # Metrics are checked before every checkpoint, so a diverged state
-            # is never saved.
-            if done % options.log_every == 0 or save:
-                records = _flush(pending, metrics_path, checkpointer)
-                pending = []
-                for record in records:
-                    logged_steps.append(record["step"])
-                    for name, value in record.items():
-                        if name != "step":
-                            history.setdefault(name, []).append(value)
-                bar.set_postfix(
-                    d_loss=f"{records[-1]['discriminator_loss']:.3f}",
-                    g_loss=f"{records[-1]['generator_loss']:.3f}",
+                # Log: fetch the metrics of the last few steps in one transfer.
+                # Metrics are checked before every checkpoint, so a diverged state
+                # is never saved.
+                if done % options.log_every == 0 or save:
+                    records = _flush(pending, metrics_path, checkpointer)
+                    pending = []
+                    for record in records:
+                        logged_steps.append(record["step"])
+                        for name, value in record.items():
+                            if name != "step":
+                                history.setdefault(name, []).append(value)
+                    bar.set_postfix(
+                        d_loss=f"{records[-1]['discriminator_loss']:.3f}",
+                        g_loss=f"{records[-1]['generator_loss']:.3f}",
+                    )
+
+                # Draw the fixed latent batch.
+                due = options.sample_every and done % options.sample_every == 0
+                if primary and (due or last):
+                    plotting.save_image_grid(
+                        np.asarray(gan.generate(state, fixed_z)),
+                        samples_dir / f"step_{done:06d}.png",
+                    )
+
+                # Evaluate sample quality.
+                if evaluator is not None and done % options.evaluate_every == 0:
+                    evaluator.evaluate(state, done)
+
+                # Checkpoint.
+                if save:
+                    checkpointer.save(gan, state, extra={"data_source": dataset.source})
+                bar.update(1)
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            bar.close()
+            _flush(pending, metrics_path, checkpointer)  # raises if diverged
+            if int(state.step) > start:
+                logger.warning(
+                    "Interrupted; saving a checkpoint of step %d.", int(state.step)
                 )
-
-            # Draw the fixed latent batch.
-            due = options.sample_every and done % options.sample_every == 0
-            if primary and (due or last):
-                plotting.save_image_grid(
-                    np.asarray(gan.generate(state, fixed_z)),
-                    samples_dir / f"step_{done:06d}.png",
-                )
-
-            # Evaluate sample quality.
-            if evaluator is not None and done % options.evaluate_every == 0:
-                evaluator.evaluate(state, done)
-
-            # Checkpoint.
-            if save:
                 checkpointer.save(gan, state, extra={"data_source": dataset.source})
-            bar.update(1)
-    except KeyboardInterrupt:
-        bar.close()
-        _flush(pending, metrics_path, checkpointer)  # raises if diverged
-        if int(state.step) > start:
-            logger.warning(
-                "Interrupted; saving a checkpoint of step %d.", int(state.step)
-            )
-            checkpointer.save(gan, state, extra={"data_source": dataset.source})
-        raise
+            raise
     bar.close()
     elapsed = time.perf_counter() - started
     trained = train_config.steps - start
@@ -343,6 +349,38 @@ def run_training(
         fig.savefig(out / "losses.png", dpi=100)
     evaluations = [] if evaluator is None else evaluator.records
     return RunResult(gan, state, history, logged_steps, out, evaluations)
+
+
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """Turns the first Ctrl-C (SIGINT) into a flag that the loop checks.
+
+    Without this, a KeyboardInterrupt raised inside a library call, such as a
+    checkpoint save, can be caught there and lost, and training goes on. The
+    loop stops at the end of the current step instead; a second Ctrl-C raises
+    at once. Outside the main thread, where Python delivers no signals, the
+    flag is never set.
+    """
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handle(signum, frame):
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+        logger.warning(
+            "Interrupt received; stopping after this step. Press Ctrl-C again "
+            "to stop at once."
+        )
+
+    signal.signal(signal.SIGINT, handle)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Evaluator:

@@ -375,3 +375,16 @@ def test_lesson_solutions_are_folded():
         assert text.startswith("<details>"), number
         assert "<summary>Solution" in text, number
         assert text.rstrip().endswith("</details>"), number
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [0.25, 1, np.float32(0.25), np.array(0.25), jnp.asarray(0.25), jnp.float32(1)],
+)
+def test_scalar_value_accepts_numbers(answer):
+    assert checking.scalar_value(answer) == pytest.approx(float(answer))
+
+
+@pytest.mark.parametrize("answer", [True, "0.25", [0.25], np.zeros(2), None, 1j])
+def test_scalar_value_rejects_non_numbers(answer):
+    assert checking.scalar_value(answer) is None

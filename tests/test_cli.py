@@ -269,3 +269,21 @@ def test_evaluate_rejects_missing_checkpoint(tmp_path, capsys):
     code = main(["evaluate", "--checkpoint", str(tmp_path / "none")])
     assert code == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_resume_uses_saved_architecture(run_copy):
+    # Neither --width nor --batch-size: the run's own settings apply.
+    args = ["train", "--steps", "8", "--resume", "--out", str(run_copy)]
+    args += ["--data", "bundled", "--no-progress", "--log-every", "2"]
+    assert main(args) == 0
+    assert _metric_steps(run_copy) == [1, 2, 3, 4, 5, 6, 7, 8]
+    saved = json.loads((run_copy / "config.json").read_text())
+    assert saved["model_config"]["generator_features"] == [32, 16, 8]
+    assert saved["train_config"]["batch_size"] == 8
+
+
+def test_evaluate_rejects_tiny_n(run_dir, capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["evaluate", "--checkpoint", str(run_dir), "--n", "2"])
+    assert error.value.code == 2
+    assert "at least 10" in capsys.readouterr().err

@@ -160,3 +160,15 @@ def test_report_lists_every_figure(reference):
     for name in ("Fréchet", "precision", "recall", "near copies", "classes present"):
         assert name in text
     assert set(result.as_dict()) >= {"frechet", "frechet_real", "near_copy_fraction"}
+
+
+def test_frechet_rejects_nan_features():
+    features = np.ones((5, 3))
+    features[2, 1] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        metrics.frechet_distance(features, np.ones((5, 3)))
+
+
+def test_evaluate_rejects_too_few_digits(reference):
+    with pytest.raises(ValueError, match="at least 4"):
+        metrics.evaluate(np.zeros((3, 32, 32, 1), np.float32), reference)

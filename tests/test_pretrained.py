@@ -349,3 +349,19 @@ def test_export_command_rejects_negative_step(run_dir, tmp_path, capsys):
         main(args)
     assert exit_info.value.code == 2
     assert "-1" in capsys.readouterr().err
+
+
+def test_load_rejects_non_zip_without_pickle_advice(tmp_path):
+    bogus = tmp_path / "bogus.npz"
+    bogus.write_text("not a zip")
+    with pytest.raises(
+        pretrained.GeneratorFileError, match="not an npz archive"
+    ) as error:
+        pretrained.load_generator(bogus)
+    assert "pickle" not in str(error.value)
+
+
+def test_load_rejects_folder_with_export_hint(tmp_path):
+    with pytest.raises(pretrained.GeneratorFileError, match="is a folder") as error:
+        pretrained.load_generator(tmp_path)
+    assert "export" in str(error.value)

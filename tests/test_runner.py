@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +106,37 @@ def test_too_many_evaluation_samples_rejected(tmp_path, model_config, train_conf
 def test_options_reject_bad_evaluation_settings(tmp_path, name, value):
     with pytest.raises(ValueError, match=f"{name}={value}"):
         _options(tmp_path, **{name: value})
+
+
+def test_interrupt_inside_library_call_stops_run(
+    tmp_path, model_config, train_config, monkeypatch
+):
+    # A library that catches KeyboardInterrupt, as a checkpoint writer may,
+    # must not make the run ignore Ctrl-C.
+    from gan_lessons import checkpoint
+
+    original_save = checkpoint.Checkpointer.save
+    calls = []
+
+    def save_swallowing_interrupt(self, gan, state, extra=None):
+        calls.append(int(state.step))
+        if len(calls) == 1:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.1)
+            except KeyboardInterrupt:
+                pass
+        original_save(self, gan, state, extra)
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "save", save_swallowing_interrupt)
+    longer = dataclasses.replace(train_config, steps=20)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_training(
+            model_config, longer, _options(out, evaluate_every=0, checkpoint_every=2)
+        )
+    # Stopped after the step whose save received the interrupt, with that
+    # step saved, instead of training on to step 20.
+    assert calls[0] == 2
+    assert checkpoint.Checkpointer(out / "checkpoints").latest_step() == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
