@@ -228,12 +228,23 @@ class ToyConfig:
     def __post_init__(self):
         for name in ("data_dim", "latent_dim", "batch_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not _is_count(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive integer.")
+        for name in ("generator_hidden", "discriminator_hidden"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(
+                _is_count(width) and width >= 1 for width in value
+            ):
+                raise ValueError(
+                    f"{name}={value!r} must be a tuple of positive layer widths, "
+                    "such as (32, 32), or () for no hidden layer."
+                )
         for name in ("generator_learning_rate", "discriminator_learning_rate"):
             value = getattr(self, name)
-            if not value > 0:
-                raise ValueError(f"{name}={value!r} must be positive.")
+            if not _is_real(value) or not 0 < value < math.inf:
+                raise ValueError(f"{name}={value!r} must be a finite positive number.")
+        if not _is_real(self.beta1) or not 0 <= self.beta1 < 1:
+            raise ValueError(f"beta1={self.beta1!r} must be a number in [0, 1).")
         if self.generator_loss not in ("non_saturating", "minimax"):
             raise ValueError(
                 f"generator_loss={self.generator_loss!r}; expected "
@@ -241,6 +252,16 @@ class ToyConfig:
             )
         if self.latent not in ("normal", "uniform"):
             raise ValueError(f"latent={self.latent!r}; expected 'normal' or 'uniform'.")
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not (
+        isinstance(value, bool)
+    )
 
 
 class ToyState(NamedTuple):
@@ -382,12 +403,12 @@ class ToyGAN:
             ("discriminator_steps", discriminator_steps),
             ("generator_steps", generator_steps),
         ):
-            if not isinstance(value, int) or value < 0:
+            if not _is_count(value) or value < 0:
                 raise ValueError(f"{name}={value!r} must be an integer >= 0.")
         return self._round(
             state,
-            discriminator_steps=discriminator_steps,
-            generator_steps=generator_steps,
+            discriminator_steps=int(discriminator_steps),
+            generator_steps=int(generator_steps),
         )
 
     def discriminator_steps(

@@ -75,6 +75,12 @@ def test_mixture_rejects_count_mismatch():
         ({"generator_learning_rate": -1.0}, "generator_learning_rate=-1.0"),
         ({"generator_loss": "hinge"}, "generator_loss='hinge'"),
         ({"latent": "cauchy"}, "latent='cauchy'"),
+        ({"batch_size": True}, "batch_size=True"),
+        ({"generator_hidden": (-3,)}, "generator_hidden"),
+        ({"discriminator_hidden": 32}, "discriminator_hidden=32"),
+        ({"beta1": 2.0}, "beta1=2.0"),
+        ({"discriminator_learning_rate": float("inf")}, "finite positive"),
+        ({"generator_learning_rate": "0.1"}, "generator_learning_rate='0.1'"),
     ],
 )
 def test_config_rejects_bad_values(kwargs, message):
@@ -228,3 +234,10 @@ def test_round_does_not_recompile(gan):
         before = gan._round._cache_size()
         gan.train_round(state, discriminator_steps=1, generator_steps=1)
     assert gan._round._cache_size() == before
+
+
+def test_numpy_integers_accepted(gan):
+    config = toy.ToyConfig(batch_size=np.int64(16))
+    assert config.batch_size == 16
+    state, _ = gan.train_round(gan.init(0), discriminator_steps=np.int64(1))
+    assert int(state.discriminator_updates) == 1
