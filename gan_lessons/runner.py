@@ -358,14 +358,18 @@ def _deferred_interrupts():
     Without this, a KeyboardInterrupt raised inside a library call, such as a
     checkpoint save, can be caught there and lost, and training goes on. The
     loop stops at the end of the current step instead; a second Ctrl-C raises
-    at once. Outside the main thread, where Python delivers no signals, the
-    flag is never set.
+    at once. Outside the main thread, where Python delivers no signals, and
+    in a process that ignores SIGINT, the flag is never set.
     """
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        # Started with interrupts ignored, as under nohup: keep it that way.
+        yield flag
+        return
 
     def handle(signum, frame):
         if flag.is_set():

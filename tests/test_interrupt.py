@@ -129,6 +129,10 @@ def test_repeated_kills_reach_same_state(tmp_path, jax_cache_env, uninterrupted)
     assert saved_at_kill == sorted(saved_at_kill)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_checkpoint(tmp_path, jax_cache_env):
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -137,6 +141,8 @@ def test_ctrl_c_saves_checkpoint(tmp_path, jax_cache_env):
         stderr=subprocess.PIPE,
         text=True,
         env=jax_cache_env,
+        # A child inherits ignored signals; pytest may run under nohup.
+        preexec_fn=_default_sigint,
     )
     checkpointer = Checkpointer(out / "checkpoints")
     deadline = time.monotonic() + 300

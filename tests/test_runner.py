@@ -131,12 +131,20 @@ def test_interrupt_inside_library_call_stops_run(
     monkeypatch.setattr(checkpoint.Checkpointer, "save", save_swallowing_interrupt)
     longer = dataclasses.replace(train_config, steps=20)
     out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        runner.run_training(
-            model_config, longer, _options(out, evaluate_every=0, checkpoint_every=2)
-        )
+    # The test process may have been started with SIGINT ignored (nohup).
+    handler_before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_training(
+                model_config,
+                longer,
+                _options(out, evaluate_every=0, checkpoint_every=2),
+            )
+        handler_after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, handler_before)
     # Stopped after the step whose save received the interrupt, with that
     # step saved, instead of training on to step 20.
     assert calls[0] == 2
     assert checkpoint.Checkpointer(out / "checkpoints").latest_step() == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert handler_after is signal.default_int_handler
