@@ -41,7 +41,6 @@ from typing import Any
 import ipywidgets
 import jax
 import numpy as np
-import PIL.Image
 from IPython import display as ipython_display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -70,9 +69,9 @@ FAILURES = (
 
 # Thresholds of the detector. Steps are calls of ``FailureDetector.update``:
 # training steps of the image GAN, rounds of the toy GAN.
-# NOTE: fed the metrics of the healthy default MNIST run (dcgan preset, width
-# 32, 3,000 steps), the saturation rule fired at steps 48, 256 and 458 and the
-# oscillation rule five times, so on image GANs read these two as hints, not
+# NOTE: on the healthy default MNIST run (dcgan preset, width 32, 3,000
+# steps), the saturation rule fired at steps 48, 256 and 458 and the
+# oscillation rule five times. On image GANs, read these two as hints, not
 # verdicts. Coverage stayed at 10 classes and raised nothing.
 
 # The discriminator is saturated at a step where its mean output is at least
@@ -1185,10 +1184,7 @@ class SnapshotViewer:
         self._canvas.restore_region(self._background)
         for artist in self._changing:
             self.figure.draw_artist(artist)
-        pixels = np.asarray(self._canvas.buffer_rgba())[..., :3]
-        buffer = io.BytesIO()
-        PIL.Image.fromarray(pixels).save(buffer, format="png", compress_level=1)
-        self.png = buffer.getvalue()
+        self.png = plotting.canvas_png(self._canvas)
         self.image.value = self.png
 
     def show(self, mode: str = "both", static_count: int = 6) -> None:

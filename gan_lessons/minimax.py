@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import PIL.Image
 from IPython import display as ipython_display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -37,7 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from gan_lessons import losses, toy
+from gan_lessons import losses, plotting, toy
 
 GENERATOR_LOSSES = ("minimax", "non_saturating")
 _LOSS_LABELS = {
@@ -1236,11 +1235,7 @@ class SnapshotViewer:
         self._canvas.restore_region(self._background)
         for artist in self._artists.changing():
             self.figure.draw_artist(artist)
-        # RGBA to RGB halves the PNG, and fast compression keeps a redraw short.
-        pixels = np.asarray(self._canvas.buffer_rgba())[..., :3]
-        buffer = io.BytesIO()
-        PIL.Image.fromarray(pixels).save(buffer, format="png", compress_level=1)
-        self.png = buffer.getvalue()
+        self.png = plotting.canvas_png(self._canvas)
         self.image.value = self.png
 
     def show(self, mode: str = "both", static_count: int = 4) -> None:

@@ -8,6 +8,7 @@ which matplotlib depends on.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -350,3 +351,18 @@ def save_gif(
         loop=0,
     )
     return path
+
+
+def canvas_png(canvas) -> bytes:
+    """Encodes the pixels an Agg canvas has drawn so far as PNG bytes.
+
+    Widgets that redraw only their changing artists over a saved background
+    call this after each redraw. Dropping the alpha channel halves the PNG,
+    and the fastest compression keeps a redraw short.
+    """
+    import PIL.Image
+
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3]
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(pixels).save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
