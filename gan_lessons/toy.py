@@ -4,7 +4,7 @@ The toy GAN has the structure of the image GAN in ``train.py``: an MLP
 generator, an MLP discriminator, the losses of ``losses.py`` and two Adam
 optimisers whose learning rates live in their states. Points are
 ``(batch, dim)`` arrays. Every function that draws random numbers takes a
-``key``; ``ToyGAN`` derives the key of update ``s`` from ``fold_in(key, s)``,
+``key``. ``ToyGAN`` derives the key of update ``s`` from ``fold_in(key, s)``,
 so the same seed and the same sequence of calls give the same numbers.
 """
 
