@@ -663,6 +663,10 @@ class _Explorer:
     from a callback. The module docstring describes :meth:`show`.
     """
 
+    # CSS class of the widget box: a stable handle for styles and for tests
+    # that drive the explorer in a browser.
+    DOM_CLASS = "gan-lessons-explorer"
+
     def __init__(
         self,
         name: str,
@@ -687,8 +691,14 @@ class _Explorer:
         self._canvas.draw()
         figure.set_layout_engine("none")
         self._background = self._canvas.copy_from_bbox(figure.bbox)
-        self.view = widgets.Image(format="png")
+        # An ipywidgets box stretches its children to its own width by
+        # default, which would scale the image up to the notebook's width.
+        # Aligned to the start, the image keeps its size, as the PNG output.
+        self.view = widgets.Image(
+            format="png", layout=widgets.Layout(align_self="flex-start")
+        )
         self.box = widgets.VBox([*controls, self.view])
+        self.box.add_class(self.DOM_CLASS)
         self._holding = False
         _OPEN_EXPLORERS[name] = self
 
@@ -774,6 +784,8 @@ class LatentExplorer(_Explorer):
         name: Registry key; an open explorer of the same name is closed.
     """
 
+    DOM_CLASS = "gan-lessons-latent-explorer"
+
     def __init__(
         self,
         generator: LatentModel,
@@ -807,8 +819,14 @@ class LatentExplorer(_Explorer):
             for i in range(len(directions))
         ]
         self.seed_box = widgets.IntText(value=seed, description="seed")
-        self.new_button = widgets.Button(description="New random vector")
-        self.reset_button = widgets.Button(description="Reset sliders")
+        # The default button width is too narrow for "New random vector", so
+        # the buttons take the width of their text.
+        self.new_button = widgets.Button(
+            description="New random vector", layout=widgets.Layout(width="auto")
+        )
+        self.reset_button = widgets.Button(
+            description="Reset sliders", layout=widgets.Layout(width="auto")
+        )
         buttons = widgets.HBox([self.seed_box, self.new_button, self.reset_button])
         # The changing numbers go to a label, because drawing a text with Agg
         # took about 10 ms on a 2-core CPU.
@@ -907,6 +925,8 @@ class PathExplorer(_Explorer):
         num: Images per path in the strip, at least 2.
         name: Registry key; an open explorer of the same name is closed.
     """
+
+    DOM_CLASS = "gan-lessons-path-explorer"
 
     def __init__(
         self,

@@ -460,6 +460,9 @@ class _Playground:
     """
 
     _figure_size: tuple[float, float] = (6.0, 4.0)
+    # CSS class of the widget box: a stable handle for styles and for tests
+    # that drive the playground in a browser.
+    DOM_CLASS = "gan-lessons-playground"
 
     def __init__(self, name: str):
         self.name = name
@@ -475,7 +478,12 @@ class _Playground:
         # The PNG of the last redraw. The image widget may keep it as another
         # type, such as a memoryview in ipywidgets 8.
         self.png = b""
-        self.image = widgets.Image(format="png")
+        # An ipywidgets box stretches its children to its own width by
+        # default, which would scale the image up to the notebook's width.
+        # Aligned to the start, the image keeps its size, as the PNG output.
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(align_self="flex-start")
+        )
         self.status = widgets.HTML(value="")
         self.box: widgets.Box | None = None
 
@@ -643,6 +651,7 @@ class OptimalDiscriminatorPlayground(_Playground):
     """
 
     _figure_size = (6.4, 4.2)
+    DOM_CLASS = "gan-lessons-optimal-discriminator-playground"
 
     def __init__(
         self,
@@ -704,6 +713,7 @@ class OptimalDiscriminatorPlayground(_Playground):
         sliders = list(self.sliders.values())
         columns = widgets.HBox([widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:])])
         self.box = widgets.VBox([columns, self.status, self.image])
+        self.box.add_class(self.DOM_CLASS)
         self.redraw()
         self._register()
 
@@ -788,6 +798,7 @@ class TrainingPlayground(_Playground):
     """
 
     _figure_size = (12.0, 4.6)
+    DOM_CLASS = "gan-lessons-training-playground"
     # Initial range of the curves' x axis, in updates; it doubles as needed.
     _INITIAL_UPDATES = 64
     # Generated points that carry an arrow, at most.
@@ -912,6 +923,7 @@ class TrainingPlayground(_Playground):
                 self.image,
             ]
         )
+        self.box.add_class(self.DOM_CLASS)
         self._start(gan.init(seed) if state is None else state)
         self._register()
 

@@ -486,6 +486,29 @@ def test_explorer_slider_changes_image(generator):
     explorer.close()
 
 
+def test_explorer_image_keeps_own_size(generator):
+    explorers = [
+        latent.LatentExplorer(generator, _directions(), name="test_size_latent"),
+        latent.PathExplorer(
+            generator, np.ones(100), -np.ones(100), num=3, name="test_size_path"
+        ),
+    ]
+    for explorer in explorers:
+        # The box's default "stretch" would scale the image to the box's width.
+        assert explorer.view.layout.align_self == "flex-start"
+        assert explorer.DOM_CLASS in explorer.box._dom_classes
+        explorer.close()
+    assert explorers[0].DOM_CLASS != explorers[1].DOM_CLASS
+
+
+def test_explorer_buttons_fit_their_text(generator):
+    explorer = latent.LatentExplorer(generator, _directions(), name="test_buttons")
+    # The default button width is too narrow for "New random vector".
+    assert explorer.new_button.layout.width == "auto"
+    assert explorer.reset_button.layout.width == "auto"
+    explorer.close()
+
+
 def test_explorer_image_matches_generator(generator):
     explorer = latent.LatentExplorer(generator, _directions(), name="test_match")
     explorer.set_coefficients([1.0, -2.0, 0.5])

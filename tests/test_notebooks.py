@@ -182,8 +182,9 @@ def test_notebook_stored_without_outputs(path: Path):
     with_counts = [
         index for index, cell in code_cells if cell.execution_count is not None
     ]
-    assert with_outputs == [], f"cells {with_outputs} have stored outputs"
-    assert with_counts == [], f"cells {with_counts} have an execution count"
+    clear = f"clear them with jupyter nbconvert --clear-output --inplace {path}"
+    assert with_outputs == [], f"cells {with_outputs} have stored outputs; {clear}"
+    assert with_counts == [], f"cells {with_counts} have an execution count; {clear}"
 
 
 def _ruff() -> list[str]:

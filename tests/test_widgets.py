@@ -241,6 +241,14 @@ def test_crowd_slider_redraws_heatmap(crowd_playground):
     assert len(plt.get_fignums()) == figures
 
 
+def test_playground_images_keep_own_size(crowd_playground, training):
+    for playground in (crowd_playground, training):
+        # The box's default "stretch" would scale the image to the box's width.
+        assert playground.image.layout.align_self == "flex-start"
+        assert playground.DOM_CLASS in playground.box._dom_classes
+    assert crowd_playground.DOM_CLASS != training.DOM_CLASS
+
+
 def test_crowd_score_half_only_for_real_crowd(crowd_playground):
     sliders = crowd_playground.sliders
     start = crowd_playground.score()

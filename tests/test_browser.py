@@ -1,0 +1,309 @@
+"""Lessons 1 and 4 run in JupyterLab in headless Chromium, and their widgets work.
+
+nbclient runs the notebooks without a front end, so it never renders a widget
+or runs a widget callback from a browser event. These tests start JupyterLab
+on 127.0.0.1 (``browser_lab.lab_server``), open each notebook in Chromium
+driven by Playwright, run every cell in quick mode and check that no cell
+shows an error. Then they use the lesson's widgets as a learner would:
+
+- lesson 4: drag a latent-direction slider of the ``LatentExplorer``; the
+  digit image changes;
+- lesson 1: press the toy GAN's "Bouncer trains" button; the D(x) heatmap of
+  the ``TrainingPlayground`` changes.
+
+Screenshots go to ``test-artifacts/browser/`` at the repository root, or to
+the folder in ``GAN_LESSONS_BROWSER_ARTIFACTS``. Without Chromium or
+Playwright the tests that need them skip, unless ``CI`` is set, where they
+fail. Deselect them with ``-m "not browser"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import browser_lab
+import nbformat
+import numpy as np
+import pytest
+
+from gan_lessons import notebook
+from gan_lessons.latent import LatentExplorer
+from gan_lessons.widgets import TrainingPlayground
+
+NOTEBOOK_DIR = browser_lab.ROOT / "notebooks"
+
+# Seconds for a whole notebook in quick mode. In this test lesson 4 took about
+# 80 s and lesson 1 about 45 s on 2 CPU cores shared with other jobs.
+RUN_ALL_TIMEOUT = 300
+# Seconds for a widget callback to send its new image.
+WIDGET_TIMEOUT = 60
+# The browser window; wide enough for the training playground's figure
+# (960 pixels) beside JupyterLab's side bar.
+VIEWPORT = {"width": 1400, "height": 1000}
+# Share of the training figure's width taken by the D(x) panel on its left:
+# the gridspec starts at 0.05 and gives the panel 1.25 of 3.25 width units
+# of the remaining 0.93.
+HEATMAP_WIDTH_SHARE = 0.05 + 0.93 * 1.25 / 3.25
+# An image with fewer distinct colours than this is taken as blank. A digit
+# drawn in grey levels has dozens.
+MIN_COLOURS = 16
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Path of the Chromium executable; see ``browser_lab.require_browser``."""
+    return browser_lab.require_browser()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """Folder of the screenshots."""
+    return browser_lab.artifacts_dir()
+
+
+@pytest.fixture(scope="module")
+def lab(
+    chromium: str,
+    artifacts: Path,
+    jax_cache_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[browser_lab.LabServer]:
+    """JupyterLab serving copies of lessons 1 and 4 from a temporary folder.
+
+    The copies keep JupyterLab's saves out of the real notebooks.
+    """
+    root = tmp_path_factory.mktemp("lab-root")
+    for name in ("01_bouncer.ipynb", "04_latent_space.ipynb"):
+        shutil.copy(NOTEBOOK_DIR / name, root / name)
+    env = dict(jax_cache_env)
+    # As in the notebook tests: the kernels see the machine's devices unless
+    # the caller chose platforms.
+    env.pop("JAX_PLATFORMS", None)
+    if "JAX_PLATFORMS" in os.environ:
+        env["JAX_PLATFORMS"] = os.environ["JAX_PLATFORMS"]
+    env[notebook.QUICK_ENV] = "1"
+    home = tmp_path_factory.mktemp("jupyter-home")
+    with browser_lab.lab_server(
+        root, home, env, artifacts / "jupyter-server.log"
+    ) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[object]:
+    """Headless Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def open_notebook(browser, lab: browser_lab.LabServer, artifacts: Path):
+    """Returns a function that opens a notebook, by name, in a fresh page.
+
+    When the test ends, passed or failed, a screenshot of the page and the
+    page's console messages are saved, and the kernel is shut down.
+    """
+    opened: list[browser_lab.NotebookPage] = []
+
+    def open_notebook_page(name: str) -> browser_lab.NotebookPage:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.set_default_timeout(WIDGET_TIMEOUT * 1000)
+        notebook_page = browser_lab.NotebookPage(page, lab, name)
+        opened.append(notebook_page)
+        notebook_page.open()
+        return notebook_page
+
+    yield open_notebook_page
+
+    # The server's shutdown also ends any kernel left running here.
+    for notebook_page in opened:
+        stem = Path(notebook_page.name).stem
+        try:
+            (artifacts / f"{stem}-console.log").write_text(
+                "\n".join(notebook_page.console) + "\n"
+            )
+            notebook_page.page.screenshot(
+                path=str(artifacts / f"{stem}-page-at-end.png")
+            )
+            notebook_page.shutdown_kernel()
+        finally:
+            notebook_page.page.close()
+
+
+def run_whole_notebook(notebook_page: browser_lab.NotebookPage) -> None:
+    finished = notebook_page.run_all(RUN_ALL_TIMEOUT)
+    problems = notebook_page.cell_problems()
+    assert problems == [], f"{notebook_page.name}: {problems}"
+    assert finished, f"{notebook_page.name}: run-all stopped before the last cell"
+
+
+@pytest.mark.browser
+def test_latent_explorer_slider_in_browser(open_notebook, artifacts):
+    lesson = open_notebook("04_latent_space.ipynb")
+    run_whole_notebook(lesson)
+    page = lesson.page
+
+    explorer = page.locator(f".{LatentExplorer.DOM_CLASS}")
+    assert explorer.count() == 1
+    assert browser_lab.clipped_texts(explorer) == []
+    image = explorer.locator(".widget-image")
+    slider = explorer.locator(".widget-slider").first
+    assert "direction 1" in slider.inner_text()
+    readout = slider.locator(".widget-readout")
+    assert readout.inner_text() == "0.00"
+
+    image.scroll_into_view_if_needed()
+    # The widget shows the PNG at its own size, as the PNG output above it.
+    rendered_width, png_width = browser_lab.rendered_and_natural_width(image)
+    assert rendered_width == png_width
+    before = browser_lab.screenshot_array(
+        image, artifacts / "04_latent_space-explorer-before.png"
+    )
+    assert browser_lab.distinct_colours(before) >= MIN_COLOURS
+    old_source = image.evaluate("(element) => element.src")
+
+    browser_lab.drag_slider(page, slider, fraction=0.3)
+    lesson.wait_for_new_image(image, old_source, WIDGET_TIMEOUT)
+    assert readout.inner_text() != "0.00"
+
+    after = browser_lab.screenshot_array(
+        image, artifacts / "04_latent_space-explorer-after-drag.png"
+    )
+    browser_lab.save_difference(
+        before, after, artifacts / "04_latent_space-explorer-difference.png"
+    )
+    assert browser_lab.distinct_colours(after) >= MIN_COLOURS
+    assert browser_lab.changed_fraction(before, after) > 0.01
+    assert lesson.cell_problems() == []
+
+
+@pytest.mark.browser
+def test_training_step_button_in_browser(open_notebook, artifacts):
+    lesson = open_notebook("01_bouncer.ipynb")
+    run_whole_notebook(lesson)
+    page = lesson.page
+
+    playground = page.locator(f".{TrainingPlayground.DOM_CLASS}")
+    assert playground.count() == 1
+    assert browser_lab.clipped_texts(playground) == []
+    image = playground.locator(".widget-image")
+    button = playground.locator(".widget-button", has_text="Bouncer trains")
+    status = playground.locator(".widget-html")
+    status_before = status.inner_text()
+
+    image.scroll_into_view_if_needed()
+    # The widget shows the PNG at its own size, as the PNG output above it.
+    rendered_width, png_width = browser_lab.rendered_and_natural_width(image)
+    assert rendered_width == png_width
+    before = browser_lab.screenshot_array(
+        image, artifacts / "01_bouncer-training-before.png"
+    )
+    assert browser_lab.distinct_colours(before) >= MIN_COLOURS
+    old_source = image.evaluate("(element) => element.src")
+
+    button.click()
+    lesson.wait_for_new_image(image, old_source, WIDGET_TIMEOUT)
+
+    after = browser_lab.screenshot_array(
+        image, artifacts / "01_bouncer-training-after-step.png"
+    )
+    browser_lab.save_difference(
+        before, after, artifacts / "01_bouncer-training-difference.png"
+    )
+    heatmap_columns = int(before.shape[1] * HEATMAP_WIDTH_SHARE)
+    heatmap_change = browser_lab.changed_fraction(
+        before[:, :heatmap_columns], after[:, :heatmap_columns]
+    )
+    assert heatmap_change > 0.01
+    # The status line counts the updates, so one more update changes it.
+    assert status.inner_text() != status_before
+    assert lesson.cell_problems() == []
+
+
+@pytest.mark.browser
+def test_cell_error_is_reported(open_notebook, lab):
+    cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell("y = 2"),
+    ]
+    broken = nbformat.v4.new_notebook(cells=cells)
+    broken.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(broken, lab.root_dir / "broken.ipynb")
+
+    lesson = open_notebook("broken.ipynb")
+    assert not lesson.run_all(RUN_ALL_TIMEOUT)
+    problems = lesson.cell_problems()
+    assert any(p.startswith("cell 1: ZeroDivisionError") for p in problems)
+    assert any(p.startswith("cell 1 DOM:") for p in problems)
+    assert "cell 2: did not run" in problems
+    assert not any(p.startswith("cell 0") for p in problems)
+
+
+def test_external_urls_are_detected():
+    assert browser_lab.is_external_url("https://colab.research.google.com/x.svg")
+    assert browser_lab.is_external_url("ws://example.org/api/kernels")
+    assert not browser_lab.is_external_url("http://127.0.0.1:8888/lab")
+    assert not browser_lab.is_external_url("ws://localhost:8888/api/kernels")
+    assert not browser_lab.is_external_url("blob:http://127.0.0.1:8888/1234")
+    assert not browser_lab.is_external_url("data:image/png;base64,AAAA")
+
+
+def test_changed_fraction_counts_pixels():
+    before = np.zeros((4, 5, 3), np.uint8)
+    after = before.copy()
+    after[0, 0, 1] = 7
+    after[3, 4] = 255
+    assert browser_lab.changed_fraction(before, after) == pytest.approx(2 / 20)
+    assert browser_lab.changed_fraction(before, before) == 0.0
+
+
+def test_changed_fraction_rejects_other_size():
+    with pytest.raises(ValueError, match="shapes"):
+        browser_lab.changed_fraction(
+            np.zeros((4, 5, 3), np.uint8), np.zeros((5, 4, 3), np.uint8)
+        )
+
+
+def test_missing_browser_skips_or_fails(monkeypatch, tmp_path):
+    monkeypatch.setenv(browser_lab.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
+    reason = browser_lab.missing_browser_reason()
+    assert reason is not None
+    assert "no-chromium" in reason
+    assert "apt-get install" in reason
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install"):
+        browser_lab.require_browser()
+
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        browser_lab.require_browser()
+
+
+def test_missing_playwright_is_named(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name == "playwright":
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    reason = browser_lab.missing_browser_reason()
+    assert reason is not None
+    assert "playwright is not installed" in reason
