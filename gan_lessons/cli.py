@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="channels of the generator's last hidden layer (default: preset's)",
     )
     train.add_argument(
+        "--upsampling",
+        choices=config.UPSAMPLINGS,
+        default=None,
+        help="how the generator doubles height and width: transposed "
+        "(stride-2 transposed convolutions) or resize (nearest-neighbour "
+        "upsampling then a stride-1 convolution, which avoids checkerboard "
+        "artifacts); default transposed, or the saved one with --resume",
+    )
+    train.add_argument(
         "--generator-steps",
         type=_positive_int,
         default=None,
@@ -100,6 +109,38 @@ def build_parser() -> argparse.ArgumentParser:
         choices=config.GENERATOR_LOSSES,
         default="non_saturating",
         help="generator loss (default non_saturating)",
+    )
+    train.add_argument(
+        "--objective",
+        choices=config.OBJECTIVES,
+        default=None,
+        help="GAN objective: cross_entropy (the original GAN, default), hinge, "
+        "or wasserstein_gp (Wasserstein loss with gradient penalty, which "
+        "needs --discriminator-norm layer or none)",
+    )
+    train.add_argument(
+        "--discriminator-steps",
+        type=_positive_int,
+        default=None,
+        help="discriminator updates per generator update (default 1; "
+        "Gulrajani et al. use 5 with wasserstein_gp)",
+    )
+    train.add_argument(
+        "--gradient-penalty-weight",
+        type=_positive_float,
+        default=None,
+        help="weight lambda of the gradient penalty of wasserstein_gp (default 10)",
+    )
+    train.add_argument(
+        "--discriminator-norm",
+        choices=config.DISCRIMINATOR_NORMS,
+        default=None,
+        help="normalisation in the discriminator: batch (default), layer or none",
+    )
+    train.add_argument(
+        "--spectral-norm",
+        action="store_true",
+        help="spectrally normalise the discriminator's weights",
     )
     train.add_argument(
         "--lr",
@@ -257,6 +298,7 @@ def _train(args: argparse.Namespace) -> int:
     import jax
 
     from gan_lessons import runner
+    from gan_lessons.train import check_objective
 
     if args.distributed:
         # Reads the coordinator address and process ids from the cluster's
@@ -273,6 +315,14 @@ def _train(args: argparse.Namespace) -> int:
     preset = args.preset or "dcgan"
     if saved is None or args.width is not None or args.preset is not None:
         model_config = config.model_preset(preset, width=args.width)
+    if args.upsampling is not None:
+        # On resume a different choice is reported as a mismatch, because
+        # both choices have kernels of the same shapes and would load.
+        model_config = dataclasses.replace(model_config, upsampling=args.upsampling)
+    elif saved is not None:
+        # A preset rebuilt for --width or --preset keeps the saved choice.
+        model_config = dataclasses.replace(model_config, upsampling=saved[0].upsampling)
+    model_config = _with_discriminator_options(model_config, args, saved)
     overrides = {
         "steps": args.steps,
         "seed": args.seed,
@@ -284,8 +334,13 @@ def _train(args: argparse.Namespace) -> int:
         overrides["batch_size"] = args.batch_size
     if args.generator_steps is not None:
         overrides["generator_steps"] = args.generator_steps
+    for name in ("objective", "discriminator_steps", "gradient_penalty_weight"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     if saved is None:
         train_config = config.train_preset(preset, **overrides)
+    # Fails before any data loads, with the flag that fixes the combination.
+    check_objective(model_config, train_config)
     options = runner.RunOptions(
         out_dir=args.out,
         data_source=args.data,
@@ -314,6 +369,25 @@ def _train(args: argparse.Namespace) -> int:
     print(f"Curves: {result.out_dir / 'losses.png'}")
     print(f"Checkpoints: {result.out_dir / 'checkpoints'}")
     return 0
+
+
+def _with_discriminator_options(model_config, args: argparse.Namespace, saved):
+    """Applies --discriminator-norm and --spectral-norm to ``model_config``.
+
+    Without the flags, a resumed run keeps its saved choices. With them, a
+    choice that differs from the checkpoint raises the checkpoint mismatch
+    error, which names the field.
+    """
+    norm = args.discriminator_norm
+    spectral = True if args.spectral_norm else None
+    if saved is not None:
+        norm = saved[0].discriminator_norm if norm is None else norm
+        spectral = saved[0].spectral_norm if spectral is None else spectral
+    if norm is not None:
+        model_config = dataclasses.replace(model_config, discriminator_norm=norm)
+    if spectral is not None:
+        model_config = dataclasses.replace(model_config, spectral_norm=spectral)
+    return model_config
 
 
 def _load_run(path: str):

@@ -29,8 +29,13 @@ PRESETS = ("dcgan", "seed")
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 IMAGE_SIZES = (32, 64)
+# Choices of the generator's upsampling layers: a stride-2 transposed
+# convolution, or nearest-neighbour upsampling then a stride-1 convolution.
+UPSAMPLINGS = ("transposed", "resize")
 CHANNELS = (1, 3)
 COMPUTE_DTYPES = ("float32", "bfloat16")
+DISCRIMINATOR_NORMS = ("batch", "layer", "none")
+OBJECTIVES = ("cross_entropy", "hinge", "wasserstein_gp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +54,30 @@ class ModelConfig:
             image layer's ``channels`` are not listed. Without an output
             kernel there are ``log2(image_size / 4)`` entries, the last
             stride-2 layer producing the image; with one there is one more.
-        generator_kernel: Kernel size of the stride-2 transposed convolutions.
+        generator_kernel: Kernel size of the stride-2 transposed convolutions,
+            or of the stride-1 convolutions with ``upsampling="resize"``.
+        upsampling: ``"transposed"`` for stride-2 transposed convolutions,
+            or ``"resize"`` for nearest-neighbour upsampling by 2 followed by
+            a stride-1 convolution with the same kernel shape, which has the
+            same parameters and no uneven overlap (the resize-convolution of
+            Odena, Dumoulin and Olah, "Deconvolution and Checkerboard
+            Artifacts", Distill, 2016). It costs about 4 times the
+            multiplications of those layers, because every output pixel
+            reads the whole kernel.
         output_kernel: Kernel size of a final stride-1 transposed convolution
             to ``channels``, or ``None`` when the last upsampling layer outputs
             ``channels`` itself.
         discriminator_features: Output channels of each stride-2 convolution;
             there are ``log2(image_size / 4)`` of them, ending at 4x4.
         discriminator_kernel: Kernel size of the stride-2 convolutions.
+        discriminator_norm: Normalisation after each of the discriminator's
+            convolutions but the first: ``"batch"``, ``"layer"`` (over height,
+            width and channels of each image) or ``"none"``. The gradient
+            penalty needs ``"layer"`` or ``"none"``, because batch norm makes
+            each image's score depend on the rest of its batch.
+        spectral_norm: Divide each weight matrix of the discriminator by an
+            estimate of its largest singular value, kept up to date by one
+            step of power iteration per training call (Miyato et al., 2018).
         leaky_relu_slope: Negative slope of the discriminator's leaky ReLU.
         init_stddev: Standard deviation of the normal weight initialiser.
         compute_dtype: ``"float32"``, or ``"bfloat16"`` for mixed precision:
@@ -72,9 +94,12 @@ class ModelConfig:
     latent_distribution: str = "normal"
     generator_features: tuple[int, ...] = (128, 64, 32)
     generator_kernel: int = 4
+    upsampling: str = "transposed"
     output_kernel: int | None = None
     discriminator_features: tuple[int, ...] = (32, 64, 128)
     discriminator_kernel: int = 4
+    discriminator_norm: str = "batch"
+    spectral_norm: bool = False
     leaky_relu_slope: float = 0.2
     init_stddev: float = 0.02
     compute_dtype: str = "float32"
@@ -86,7 +111,15 @@ class ModelConfig:
         _check_choice(
             "latent_distribution", self.latent_distribution, LATENT_DISTRIBUTIONS
         )
+        _check_choice("upsampling", self.upsampling, UPSAMPLINGS)
         _check_choice("compute_dtype", self.compute_dtype, COMPUTE_DTYPES)
+        _check_choice(
+            "discriminator_norm", self.discriminator_norm, DISCRIMINATOR_NORMS
+        )
+        if not isinstance(self.spectral_norm, bool):
+            raise ValueError(
+                f"spectral_norm={self.spectral_norm!r} must be True or False."
+            )
         _check_positive_int("latent_dim", self.latent_dim)
         _check_positive("init_stddev", self.init_stddev)
         if not (
@@ -165,6 +198,14 @@ class TrainConfig:
             ``"minimax"`` (minimise log(1 - D(G(z))), the saturating form).
         label_smoothing: Amount by which the real label 1 is lowered in the
             discriminator loss; 0 disables it.
+        objective: ``"cross_entropy"`` (the original GAN, with
+            ``generator_loss`` choosing the generator's form), ``"hinge"`` or
+            ``"wasserstein_gp"``; see ``gan_lessons.losses``.
+        gradient_penalty_weight: Weight lambda of the gradient penalty of
+            ``"wasserstein_gp"``; Gulrajani et al. (2017) use 10.
+        discriminator_steps: Discriminator updates per generator update. With
+            more than 1, the generator is updated after every
+            ``discriminator_steps``-th step only; Gulrajani et al. use 5.
     """
 
     steps: int = 3000
@@ -177,6 +218,9 @@ class TrainConfig:
     generator_steps: int = 1
     generator_loss: str = "non_saturating"
     label_smoothing: float = 0.0
+    objective: str = "cross_entropy"
+    gradient_penalty_weight: float = 10.0
+    discriminator_steps: int = 1
 
     def __post_init__(self) -> None:
         _check_positive_int("steps", self.steps)
@@ -194,10 +238,35 @@ class TrainConfig:
                 f"label_smoothing={self.label_smoothing!r} must be in [0, 1); "
                 "0.1 is a common choice."
             )
+        _check_choice("objective", self.objective, OBJECTIVES)
+        _check_positive("gradient_penalty_weight", self.gradient_penalty_weight)
+        _check_positive_int("discriminator_steps", self.discriminator_steps)
+        self._check_objective_options()
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed={self.seed!r} must be an integer.")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed={self.seed!r} must be in [0, 2**32).")
+
+    def _check_objective_options(self) -> None:
+        if self.objective != "cross_entropy":
+            if self.generator_loss != "non_saturating":
+                raise ValueError(
+                    f"generator_loss={self.generator_loss!r} applies to the "
+                    f"cross_entropy objective only; objective={self.objective!r} "
+                    "uses -E[D(G(z))]. Keep generator_loss='non_saturating'."
+                )
+            if self.label_smoothing != 0.0:
+                raise ValueError(
+                    f"label_smoothing={self.label_smoothing!r} applies to the "
+                    f"cross_entropy objective only; set it to 0 for "
+                    f"objective={self.objective!r}."
+                )
+        if self.discriminator_steps > 1 and self.generator_steps > 1:
+            raise ValueError(
+                f"discriminator_steps={self.discriminator_steps} and "
+                f"generator_steps={self.generator_steps} are both above 1; "
+                "set one of them to 1."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Returns the configuration as JSON-compatible values."""
@@ -205,7 +274,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Builds a configuration from the output of ``to_dict``."""
+        """Builds a configuration from the output of ``to_dict``.
+
+        Fields missing from ``values`` take their defaults, so records saved
+        before ``objective`` existed load as the cross-entropy objective.
+        """
         return cls(**values)
 
 

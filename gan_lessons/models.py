@@ -101,14 +101,18 @@ class Generator(nnx.Module):
             outputs.append(config.channels)
         ups, norms = [], []
         inputs = features[: len(outputs)]
+        # With upsampling="resize" each layer is a stride-1 convolution that
+        # runs after a nearest-neighbour upsampling (see __call__). Its kernel
+        # has the same shape, so both choices have the same parameters.
+        resize = config.upsampling == "resize"
         for i, (cin, cout) in enumerate(zip(inputs, outputs, strict=True)):
             is_image = last_is_image and i == len(outputs) - 1
             ups.append(
-                _conv_transpose(
+                (_conv if resize else _conv_transpose)(
                     cin,
                     cout,
                     config.generator_kernel,
-                    2,
+                    1 if resize else 2,
                     use_bias=is_image,
                     init=init,
                     dtype=dtype,
@@ -155,14 +159,103 @@ class Generator(nnx.Module):
         x = self.project(z)
         x = x.reshape(z.shape[0], 4, 4, self.config.generator_features[0])
         x = nnx.relu(self.project_norm(x, use_running_average=use_running_average))
+        resize = self.config.upsampling == "resize"
         for i, up in enumerate(self.upsample):
-            x = up(x)  # doubles height and width
+            if resize:
+                x = up(upsample_nearest(x))  # doubles height and width
+            else:
+                x = up(x)  # doubles height and width
             if i < len(self.upsample_norms):
                 norm = self.upsample_norms[i]
                 x = nnx.relu(norm(x, use_running_average=use_running_average))
         if self.output is not None:
             x = self.output(x)
         return jnp.tanh(x.astype(jnp.float32))
+
+
+def upsample_nearest(x: jax.Array, factor: int = 2) -> jax.Array:
+    """Repeats each pixel of ``(batch, height, width, channels)`` images.
+
+    Returns ``(batch, factor * height, factor * width, channels)``, where each
+    input pixel becomes a ``factor`` x ``factor`` block of copies.
+    """
+    n, h, w, c = x.shape
+    blocks = jnp.broadcast_to(x[:, :, None, :, None, :], (n, h, factor, w, factor, c))
+    return blocks.reshape(n, h * factor, w * factor, c)
+
+
+class SpectralNorm(nnx.Module):
+    """Wraps a layer so that it uses its kernel divided by the kernel's
+    largest singular value (Miyato et al., "Spectral Normalization for
+    Generative Adversarial Networks", ICLR 2018).
+
+    The kernel ``(..., out_features)`` is read as a matrix with
+    ``out_features`` columns. Power iteration estimates its largest singular
+    value sigma from a vector ``u`` ``(out_features,)``, kept as a
+    ``nnx.BatchStat`` so that training carries it from step to step, which
+    makes one iteration per call enough. ``u`` and ``v`` are held constant
+    under differentiation, as in the paper. The wrapped layer's parameter is
+    never overwritten, so calling the module twice computes the same output.
+    ``flax.nnx.SpectralNorm`` (flax 0.12.8) writes the normalised kernel into
+    the wrapped layer's parameter, so a second call would normalise it again.
+    """
+
+    def __init__(self, layer: layers.Conv | nnx.Linear, *, rngs: nnx.Rngs):
+        self.layer = layer
+        out_features = layer.kernel.shape[-1]
+        u = jax.random.normal(rngs.params(), (out_features,), jnp.float32)
+        self.u = nnx.BatchStat(u / jnp.linalg.norm(u))
+
+    def __call__(self, x: jax.Array, *, update_stats: bool) -> jax.Array:
+        """Applies the layer with its normalised kernel.
+
+        Args:
+            x: The layer's input.
+            update_stats: Store the new ``u`` of this call's power iteration.
+        """
+        kernel = self.layer.kernel[...]
+        matrix = kernel.reshape(-1, kernel.shape[-1]).astype(jnp.float32)
+        u = self.u[...]
+        # One step of power iteration: v ~ W u, u ~ W^T v, sigma = v^T W u.
+        v = _l2_normalize(matrix @ u)
+        u = _l2_normalize(matrix.T @ v)
+        u = jax.lax.stop_gradient(u)
+        v = jax.lax.stop_gradient(v)
+        sigma = v @ matrix @ u
+        # An all-zero kernel has sigma 0 and stays zero rather than NaN.
+        sigma = jnp.where(sigma > 0, sigma, 1.0)
+        if update_stats:
+            self.u[...] = u
+        normalised = (matrix / sigma).reshape(kernel.shape).astype(kernel.dtype)
+        self.layer.kernel[...] = normalised
+        try:
+            return self.layer(x)
+        finally:
+            self.layer.kernel[...] = kernel
+
+    def sigma(self) -> jax.Array:
+        """Returns the current estimate of the kernel's largest singular value."""
+        kernel = self.layer.kernel[...]
+        matrix = kernel.reshape(-1, kernel.shape[-1]).astype(jnp.float32)
+        v = _l2_normalize(matrix @ self.u[...])
+        return v @ matrix @ _l2_normalize(matrix.T @ v)
+
+
+def _l2_normalize(x: jax.Array) -> jax.Array:
+    # The 1e-12 keeps an all-zero kernel from dividing by zero.
+    return x / (jnp.linalg.norm(x) + 1e-12)
+
+
+def _layer_norm(features: int, dtype: jnp.dtype, rngs: nnx.Rngs) -> nnx.LayerNorm:
+    # Statistics over height, width and channels of each image; one scale and
+    # bias per channel.
+    return nnx.LayerNorm(
+        features,
+        reduction_axes=(-3, -2, -1),
+        feature_axes=-1,
+        dtype=dtype,
+        rngs=rngs,
+    )
 
 
 class Discriminator(nnx.Module):
@@ -172,6 +265,10 @@ class Discriminator(nnx.Module):
     For the ``dcgan`` preset at 32x32x1 and width 32 the shapes are::
 
         32x32x1 -> 16x16x32 -> 8x8x64 -> 4x4x128 -> dense -> logit
+
+    ``config.discriminator_norm`` picks the normalisation after every
+    convolution but the first, and ``config.spectral_norm`` wraps every
+    convolution and the dense layer in ``SpectralNorm``.
     """
 
     def __init__(self, config: ModelConfig, *, rngs: nnx.Rngs):
@@ -181,25 +278,33 @@ class Discriminator(nnx.Module):
         convs, norms = [], []
         cin = config.channels
         for i, cout in enumerate(config.discriminator_features):
-            # The first layer has no batch norm, so it keeps its bias.
-            convs.append(
-                _conv(
-                    cin,
-                    cout,
-                    config.discriminator_kernel,
-                    2,
-                    use_bias=i == 0,
-                    init=init,
-                    dtype=dtype,
-                    rngs=rngs,
-                )
+            # A layer without a normalisation after it keeps its bias: the
+            # first one always, the others with discriminator_norm="none".
+            use_bias = i == 0 or config.discriminator_norm == "none"
+            conv = _conv(
+                cin,
+                cout,
+                config.discriminator_kernel,
+                2,
+                use_bias=use_bias,
+                init=init,
+                dtype=dtype,
+                rngs=rngs,
             )
-            if i > 0:
+            if config.spectral_norm:
+                conv = SpectralNorm(conv, rngs=rngs)
+            convs.append(conv)
+            if i > 0 and config.discriminator_norm == "batch":
                 norms.append(_batch_norm(cout, dtype, rngs))
+            elif i > 0 and config.discriminator_norm == "layer":
+                norms.append(_layer_norm(cout, dtype, rngs))
             cin = cout
         self.convs = nnx.List(convs)
         self.norms = nnx.List(norms)
-        self.classify = nnx.Linear(4 * 4 * cin, 1, kernel_init=init, rngs=rngs)
+        classify = nnx.Linear(4 * 4 * cin, 1, kernel_init=init, rngs=rngs)
+        if config.spectral_norm:
+            classify = SpectralNorm(classify, rngs=rngs)
+        self.classify = classify
 
     def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
         """Scores images.
@@ -219,13 +324,24 @@ class Discriminator(nnx.Module):
                 f"{expected[0]}, {expected[1]}, {expected[2]}) in NHWC layout."
             )
         slope = self.config.leaky_relu_slope
-        x = nnx.leaky_relu(self.convs[0](images), slope)
-        for conv, norm in zip(self.convs[1:], self.norms, strict=True):
-            x = conv(x)  # halves height and width
-            x = nnx.leaky_relu(norm(x, use_running_average=not train), slope)
+        norm_kind = self.config.discriminator_norm
+        x = images
+        for i, conv in enumerate(self.convs):
+            x = self._apply(conv, x, train)  # halves height and width
+            if i > 0 and norm_kind == "batch":
+                x = self.norms[i - 1](x, use_running_average=not train)
+            elif i > 0 and norm_kind == "layer":
+                x = self.norms[i - 1](x)
+            x = nnx.leaky_relu(x, slope)
         # The dense layer is float32, so the logits and the losses are too.
         x = x.reshape(x.shape[0], -1).astype(jnp.float32)
-        return self.classify(x)[:, 0]
+        return self._apply(self.classify, x, train)[:, 0]
+
+    @staticmethod
+    def _apply(layer, x: jax.Array, train: bool) -> jax.Array:
+        if isinstance(layer, SpectralNorm):
+            return layer(x, update_stats=train)
+        return layer(x)
 
 
 def sample_latent(key: jax.Array, num: int, config: ModelConfig) -> jax.Array:

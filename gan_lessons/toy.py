@@ -23,6 +23,7 @@ import optax
 from flax import nnx
 
 from gan_lessons import losses
+from gan_lessons.config import OBJECTIVES
 from gan_lessons.train import make_optimizer, set_learning_rate
 
 # Toy data.
@@ -209,9 +210,15 @@ class ToyConfig:
         discriminator_learning_rate: Adam step size of the discriminator.
         beta1: Adam's first-moment decay, 0.5 as in DCGAN training.
         generator_loss: ``"non_saturating"`` or ``"minimax"``, see
-            ``losses.generator_loss``.
+            ``losses.generator_loss``; for the cross-entropy objective only.
         latent: Prior of z, ``"normal"`` (standard normal) or ``"uniform"``
             (on [-1, 1]).
+        objective: ``"cross_entropy"``, ``"hinge"`` or ``"wasserstein_gp"``,
+            as ``TrainConfig.objective`` of the image GAN.
+        gradient_penalty_weight: Weight lambda of the gradient penalty of
+            ``"wasserstein_gp"``.
+        beta2: Adam's second-moment decay; Gulrajani et al. (2017) use 0.9
+            with the gradient penalty.
     """
 
     data_dim: int = 2
@@ -224,6 +231,9 @@ class ToyConfig:
     beta1: float = 0.5
     generator_loss: str = "non_saturating"
     latent: str = "normal"
+    objective: str = "cross_entropy"
+    gradient_penalty_weight: float = 10.0
+    beta2: float = 0.999
 
     def __post_init__(self):
         for name in ("data_dim", "latent_dim", "batch_size"):
@@ -252,6 +262,29 @@ class ToyConfig:
             )
         if self.latent not in ("normal", "uniform"):
             raise ValueError(f"latent={self.latent!r}; expected 'normal' or 'uniform'.")
+        self._check_objective()
+
+    def _check_objective(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(
+                f"objective={self.objective!r}; expected one of {OBJECTIVES}."
+            )
+        if self.objective != "cross_entropy" and self.generator_loss != (
+            "non_saturating"
+        ):
+            raise ValueError(
+                f"generator_loss={self.generator_loss!r} applies to the "
+                f"cross_entropy objective only; objective={self.objective!r} "
+                "uses -E[D(G(z))]. Keep generator_loss='non_saturating'."
+            )
+        weight = self.gradient_penalty_weight
+        if not _is_real(weight) or not 0 < weight < math.inf:
+            raise ValueError(
+                f"gradient_penalty_weight={weight!r} must be a finite positive "
+                "number; Gulrajani et al. (2017) use 10."
+            )
+        if not _is_real(self.beta2) or not 0 <= self.beta2 < 1:
+            raise ValueError(f"beta2={self.beta2!r} must be a number in [0, 1).")
 
 
 def _is_count(value) -> bool:
@@ -315,10 +348,10 @@ class ToyGAN:
         self._generator_def = nnx.graphdef(generator)
         self._discriminator_def = nnx.graphdef(discriminator)
         self.generator_optimizer = make_optimizer(
-            config.generator_learning_rate, config.beta1, 0.999
+            config.generator_learning_rate, config.beta1, config.beta2
         )
         self.discriminator_optimizer = make_optimizer(
-            config.discriminator_learning_rate, config.beta1, 0.999
+            config.discriminator_learning_rate, config.beta1, config.beta2
         )
         self._init = jax.jit(self._init_impl)
         self._round = jax.jit(
@@ -398,6 +431,10 @@ class ToyGAN:
             ``d_real`` and ``d_fake`` (mean D(x) on real and generated
             points). ``generator_grad_norm`` is the norm of the gradient of
             the generator's loss with respect to the generator's parameters.
+            The ``wasserstein_gp`` objective adds ``gradient_penalty`` and
+            ``critic_gap``, E[D(x)] - E[D(G(z))] on the raw critic outputs.
+            For ``hinge`` and ``wasserstein_gp``, D is the sigmoid of an
+            unbounded score and is not a probability.
         """
         for name, value in (
             ("discriminator_steps", discriminator_steps),
@@ -435,14 +472,26 @@ class ToyGAN:
         fake_logits = self._logits_impl(discriminator_params, fake)
         return real_logits, fake_logits
 
+    def _discriminator_objective(self, params, real, fake, penalty_key):
+        """Returns the discriminator's loss, with the penalty if the objective
+        has one, and the gradient penalty itself (0 without one)."""
+        objective = self.config.objective
+        loss = losses.objective_discriminator_loss(
+            objective, self._logits_impl(params, real), self._logits_impl(params, fake)
+        )
+        if objective != losses.WASSERSTEIN_GP:
+            return loss, jnp.zeros(())
+        points = losses.interpolate(penalty_key, real, fake)
+        penalty = losses.gradient_penalty(self._input_gradients_impl(params, points))
+        return loss + self.config.gradient_penalty_weight * penalty, penalty
+
     def _discriminator_update(self, state: ToyState) -> ToyState:
         real, z = self._batch(state, 0)
         fake = jax.lax.stop_gradient(self._generate_impl(state.generator_params, z))
+        penalty_key = self._penalty_key(state)
 
         def loss_fn(params):
-            return losses.discriminator_loss(
-                self._logits_impl(params, real), self._logits_impl(params, fake)
-            )
+            return self._discriminator_objective(params, real, fake, penalty_key)[0]
 
         grads = jax.grad(loss_fn)(state.discriminator_params)
         updates, opt_state = self.discriminator_optimizer.update(
@@ -457,10 +506,16 @@ class ToyGAN:
             discriminator_opt_state=opt_state,
         )
 
+    def _penalty_key(self, state: ToyState) -> jax.Array:
+        key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.updates)
+        return jax.random.fold_in(key, 3)
+
     def _generator_loss(self, generator_params, discriminator_params, z):
         fake = self._generate_impl(generator_params, z)
         fake_logits = self._logits_impl(discriminator_params, fake)
-        return losses.generator_loss(fake_logits, self.config.generator_loss)
+        return losses.objective_generator_loss(
+            self.config.objective, fake_logits, self.config.generator_loss
+        )
 
     def _generator_update(self, state: ToyState) -> ToyState:
         _, z = self._batch(state, 1)
@@ -494,12 +549,20 @@ class ToyGAN:
             state.generator_params, state.discriminator_params, z
         )
         metrics = {
-            "discriminator_loss": losses.discriminator_loss(real_logits, fake_logits),
+            "discriminator_loss": losses.objective_discriminator_loss(
+                self.config.objective, real_logits, fake_logits
+            ),
             "generator_loss": generator_loss,
             "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
             "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
             "generator_grad_norm": optax.tree.norm(generator_grads),
         }
+        if self.config.objective == losses.WASSERSTEIN_GP:
+            fake = self._generate_impl(state.generator_params, z)
+            _, metrics["gradient_penalty"] = self._discriminator_objective(
+                state.discriminator_params, real, fake, self._penalty_key(state)
+            )
+            metrics["critic_gap"] = jnp.mean(real_logits) - jnp.mean(fake_logits)
         return state, metrics
 
     # Looking at the networks.
@@ -543,11 +606,13 @@ class ToyGAN:
         not shrink as the batch grows.
         """
         points = self._points(points)
+        objective = self.config.objective
         loss_kind = self.config.generator_loss
 
         def loss_fn(x):
             logits = self._logits_impl(state.discriminator_params, x)
-            return losses.generator_loss(logits, loss_kind) * x.shape[0]
+            loss = losses.objective_generator_loss(objective, logits, loss_kind)
+            return loss * x.shape[0]
 
         return -jax.grad(loss_fn)(points)
 

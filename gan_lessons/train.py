@@ -4,6 +4,12 @@ The networks live as NNX graph definitions (static) plus arrays (a pytree), so
 a step is a pure function: ``(state, batch) -> (new_state, metrics)``. One step
 updates the discriminator on a real and a generated batch, then the generator
 through the updated discriminator, with separate Adam optimisers.
+
+``TrainConfig.objective`` picks the losses (``gan_lessons.losses``). The
+``wasserstein_gp`` objective adds the gradient penalty, which differentiates
+the critic with respect to its inputs inside the loss, so its step runs a
+second backward pass. With ``TrainConfig.discriminator_steps`` above 1 the
+generator's update is applied after every ``discriminator_steps``-th step only.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from gan_lessons.models import Discriminator, Generator, sample_latent
 
 # Name of the mesh axis that data-parallel training splits the batch over.
 DATA_AXIS = "data"
+# Folded into a step's key to draw the gradient penalty's mixing weights, so
+# the latent vectors of every objective stay those of the default one.
+_PENALTY_SALT = 1_000_003
 
 
 class TrainState(NamedTuple):
@@ -38,7 +47,8 @@ class TrainState(NamedTuple):
         generator_params: The generator's ``nnx.Param`` values.
         generator_stats: The generator's batch-norm running averages.
         discriminator_params: The discriminator's ``nnx.Param`` values.
-        discriminator_stats: The discriminator's batch-norm running averages.
+        discriminator_stats: The discriminator's batch-norm running averages
+            and spectral-norm vectors ``u``, if it has either.
         generator_opt_state: Optax state of the generator's optimiser.
         discriminator_opt_state: Optax state of the discriminator's optimiser.
     """
@@ -83,6 +93,7 @@ class GAN:
         *,
         mesh: Mesh | None = None,
     ):
+        check_objective(model_config, train_config)
         self.model_config = model_config
         self.train_config = train_config
         self.mesh = mesh
@@ -220,7 +231,15 @@ class GAN:
             The new state and scalar metrics: ``discriminator_loss``,
             ``generator_loss``, ``d_real`` (mean D(x)), ``d_fake`` (mean
             D(G(z)) before the discriminator's update) and the gradient norms
-            ``discriminator_grad_norm`` and ``generator_grad_norm``.
+            ``discriminator_grad_norm`` and ``generator_grad_norm``. D is the
+            sigmoid of the output, which is a probability for the
+            cross-entropy objective only. ``wasserstein_gp`` adds
+            ``gradient_penalty`` (before its weight) and ``critic_gap``,
+            E[D(x)] - E[D(G(z))] on the raw outputs, the critic's estimate of
+            the Wasserstein distance. With ``discriminator_steps`` above 1,
+            ``generator_loss`` and ``generator_grad_norm`` describe the
+            generator's gradient at every step, also at steps where it is not
+            applied.
         """
         batch = self._check_batch(batch)
         return self._train_step(state, batch)
@@ -343,6 +362,9 @@ class GAN:
         # Update the discriminator on a real and a generated batch. Batch norm
         # normalises each batch with its own statistics, so neither batch's
         # statistics leak into the other's normalisation.
+        penalized = tc.objective == losses.WASSERSTEIN_GP
+        penalty_key = jax.random.fold_in(step_key, _PENALTY_SALT)
+
         def discriminator_objective(d_params):
             real_logits, d_stats = self._apply_discriminator(
                 d_params, state.discriminator_stats, real, train=True
@@ -350,14 +372,23 @@ class GAN:
             fake_logits, d_stats = self._apply_discriminator(
                 d_params, d_stats, jax.lax.stop_gradient(fake), train=True
             )
-            loss = losses.discriminator_loss(
-                real_logits, fake_logits, tc.label_smoothing
+            loss = losses.objective_discriminator_loss(
+                tc.objective, real_logits, fake_logits, tc.label_smoothing
             )
-            return loss, (d_stats, real_logits, fake_logits)
+            extra = {}
+            if penalized:
+                extra["gradient_penalty"] = self._gradient_penalty(
+                    d_params, d_stats, real, jax.lax.stop_gradient(fake), penalty_key
+                )
+                extra["critic_gap"] = jnp.mean(real_logits) - jnp.mean(fake_logits)
+                loss = loss + tc.gradient_penalty_weight * extra["gradient_penalty"]
+            return loss, (d_stats, real_logits, fake_logits, extra)
 
-        (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(
-            discriminator_objective, has_aux=True
-        )(state.discriminator_params)
+        (d_loss, (d_stats, real_logits, fake_logits, extra)), d_grads = (
+            jax.value_and_grad(discriminator_objective, has_aux=True)(
+                state.discriminator_params
+            )
+        )
         d_updates, d_opt_state = self.discriminator_optimizer.update(
             d_grads, state.discriminator_opt_state, state.discriminator_params
         )
@@ -367,16 +398,31 @@ class GAN:
         # statistics from this pass are discarded: they describe fakes only.
         def generator_objective(images):
             logits, _ = self._apply_discriminator(d_params, d_stats, images, train=True)
-            return losses.generator_loss(logits, tc.generator_loss)
+            return losses.objective_generator_loss(
+                tc.objective, logits, tc.generator_loss
+            )
 
         g_loss, d_fake_images = jax.value_and_grad(generator_objective)(fake)
         (g_grads,) = pullback(d_fake_images)
         g_params = state.generator_params
         g_opt_state = state.generator_opt_state
-        g_updates, g_opt_state = self.generator_optimizer.update(
-            g_grads, g_opt_state, g_params
-        )
-        g_params = optax.apply_updates(g_params, g_updates)
+        if tc.discriminator_steps == 1:
+            g_updates, g_opt_state = self.generator_optimizer.update(
+                g_grads, g_opt_state, g_params
+            )
+            g_params = optax.apply_updates(g_params, g_updates)
+        else:
+            # Several critic updates per generator update: apply this
+            # gradient after every discriminator_steps-th step only.
+            is_generator_step = (state.step + 1) % tc.discriminator_steps == 0
+            g_params, g_opt_state = jax.lax.cond(
+                is_generator_step,
+                self._apply_generator_update,
+                lambda grads, opt_state, params: (params, opt_state),
+                g_grads,
+                g_opt_state,
+                g_params,
+            )
 
         # Extra generator updates, each on fresh latent vectors.
         for key in keys[1:]:
@@ -411,8 +457,30 @@ class GAN:
             "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
             "discriminator_grad_norm": optax.tree.norm(d_grads),
             "generator_grad_norm": optax.tree.norm(g_grads),
+            **extra,
         }
         return new_state, metrics
+
+    def _apply_generator_update(self, grads, opt_state, params):
+        updates, opt_state = self.generator_optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    def _gradient_penalty(self, d_params, d_stats, real, fake, key):
+        """Returns E[(||grad D(x_hat)|| - 1)^2] on real-fake interpolates.
+
+        The critic runs with ``train=False`` here, so the penalty pass leaves
+        the spectral-norm vectors as the real and generated passes left them.
+        Batch norm is rejected for this objective by ``check_objective``, so
+        each image's score depends on that image alone, and the gradient of
+        the summed scores contains each image's own input gradient.
+        """
+        points = losses.interpolate(key, real, fake)
+
+        def summed_scores(x):
+            scores, _ = self._apply_discriminator(d_params, d_stats, x, train=False)
+            return jnp.sum(scores)
+
+        return losses.gradient_penalty(jax.grad(summed_scores)(points))
 
     def _steps(self, state: TrainState, batches: jax.Array, *, unroll):
         return jax.lax.scan(self._step, state, batches, unroll=unroll)
@@ -466,6 +534,25 @@ class GAN:
                 f"batch values span [{low:.3g}, {high:.3g}]; expected [-1, 1]. "
                 "Scale uint8 images with gan_lessons.data.to_float."
             )
+
+
+def check_objective(model_config: ModelConfig, train_config: TrainConfig) -> None:
+    """Raises ``ValueError`` for an objective the architecture cannot train.
+
+    The gradient penalty needs one input gradient per image, which batch norm
+    in the critic breaks: each image's score then depends on its whole batch.
+    """
+    if (
+        train_config.objective == losses.WASSERSTEIN_GP
+        and model_config.discriminator_norm == "batch"
+    ):
+        raise ValueError(
+            "objective='wasserstein_gp' cannot use discriminator_norm='batch', "
+            "because batch norm makes each image's critic score depend on its "
+            "batch and the gradient penalty needs per-image gradients. Set "
+            "ModelConfig(discriminator_norm='layer') or 'none' (on the command "
+            "line: --discriminator-norm layer)."
+        )
 
 
 def data_parallel_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:

@@ -1,0 +1,1838 @@
+"""A conditional GAN on MNIST: the class label chooses which digit is drawn.
+
+Both networks receive the label ``y`` in 0..9 beside their usual input, and
+both reuse the DCGAN layers of :mod:`gan_lessons.models` unchanged:
+
+* ``ConditionalGenerator`` looks up a learned embedding ``e(y)`` of
+  :data:`EMBEDDING_DIM` numbers and feeds ``concat(z, e(y))`` to an ordinary
+  ``Generator`` whose latent length is ``latent_dim + EMBEDDING_DIM``. The
+  first dense layer maps the concatenation to the 4x4 feature map, so the
+  label adds a class-dependent offset to that map.
+* ``ProjectionDiscriminator`` is a projection discriminator (Miyato and
+  Koyama, "cGANs with Projection Discriminator", ICLR 2018). With ``phi(x)``
+  the flattened 4x4 features of the DCGAN discriminator, the logit is
+
+      logit(x, y) = w . phi(x) + b + V[y] . phi(x),
+
+  where ``w . phi(x) + b`` is the unconditional dense layer and ``V`` is a
+  learned ``(num_classes, feature_dim)`` embedding. The label enters as an
+  inner product with the features instead of as extra input channels.
+
+``ConditionalGAN`` contains the jit-compiled training step, built on
+``losses.py`` and on ``train.TrainState``, so ``checkpoint.Checkpointer``
+saves and restores it. ``train`` trains with checkpoints and resumes after an
+interruption, ``export_generator`` writes a small ``.npz`` generator file and
+``load_generator`` reads it. The command line::
+
+    python -m gan_lessons.conditional train --out runs/conditional
+    python -m gan_lessons.conditional export --checkpoint runs/conditional \\
+        --out gan_lessons/assets/generator_conditional_mnist.npz
+
+The second half of the module measures whether each label produces its digit
+(classifier accuracy by requested label, the confusion matrix, Fréchet
+distances per class), draws a digit explorer widget and checks the lesson's
+exercises. Images are float32 NHWC ``(batch, 32, 32, 1)`` in [-1, 1] and
+labels are int32 ``(batch,)`` in ``0..num_classes - 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import logging
+import os
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from numpy.typing import ArrayLike
+
+from gan_lessons import (
+    __version__,
+    checking,
+    classifier,
+    data,
+    losses,
+    metrics,
+    pretrained,
+)
+from gan_lessons import widgets as playgrounds
+from gan_lessons.config import ModelConfig, TrainConfig, model_preset, train_preset
+from gan_lessons.models import Discriminator, Generator, sample_latent
+from gan_lessons.train import TrainState, make_optimizer
+
+logger = logging.getLogger(__name__)
+
+NUM_CLASSES = 10
+# Length of the generator's label embedding, appended to the 100 latent
+# entries. A one-hot code would need 10; 16 gives the embedding some room.
+EMBEDDING_DIM = 16
+FORMAT_NAME = "gan_lessons.conditional_generator"
+FORMAT_VERSION = 1
+GENERATOR_ASSET = "generator_conditional_mnist.npz"
+CHECKPOINT_EVERY = 500
+# Weight of the mode seeking term in the generator's loss. Without it the
+# generator learned to ignore z: one image per label (see the lesson).
+MODE_SEEKING_WEIGHT = 1.0
+SHIPPED_COMMANDS = (
+    "python -m gan_lessons.conditional train --out runs/conditional && "
+    "python -m gan_lessons.conditional export --checkpoint runs/conditional "
+    "--out gan_lessons/assets/generator_conditional_mnist.npz"
+)
+EXPORT_COMMAND = (
+    "python -m gan_lessons.conditional export --checkpoint RUN --out FILE.npz"
+)
+_METADATA_KEYS = (
+    "format",
+    "format_version",
+    "model_config",
+    "num_classes",
+    "embedding_dim",
+    "step",
+    "package_version",
+)
+
+
+# Models.
+
+
+class ConditionalGenerator(nnx.Module):
+    """Maps latent vectors and labels to images of the labelled class.
+
+    For the ``dcgan`` preset at width 32 the shapes are::
+
+        z (100,), y -> e(y) (16,) -> concat (116,) -> dense -> 4x4x128
+            -> 8x8x64 -> 16x16x32 -> 32x32x1 (tanh)
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        num_classes: int = NUM_CLASSES,
+        embedding_dim: int = EMBEDDING_DIM,
+        rngs: nnx.Rngs,
+    ):
+        _check_positive_int("num_classes", num_classes)
+        _check_positive_int("embedding_dim", embedding_dim)
+        self.config = config
+        self.num_classes = num_classes
+        # N(0, 1) entries give the embedding the same scale as the latent prior.
+        self.embed = nnx.Embed(
+            num_classes,
+            embedding_dim,
+            embedding_init=nnx.initializers.normal(1.0),
+            rngs=rngs,
+        )
+        body_config = dataclasses.replace(
+            config, latent_dim=config.latent_dim + embedding_dim
+        )
+        self.body = Generator(body_config, rngs=rngs)
+
+    def __call__(self, z: jax.Array, labels: jax.Array, *, train: bool) -> jax.Array:
+        """Generates images.
+
+        Args:
+            z: Latent vectors, ``(batch, latent_dim)``.
+            labels: Integer class labels, ``(batch,)``.
+            train: Normalise with batch statistics and update the running
+                averages (``True``), or use the running averages (``False``).
+
+        Returns:
+            Float32 images ``(batch, image_size, image_size, channels)`` in
+            [-1, 1].
+        """
+        if z.ndim != 2 or z.shape[-1] != self.config.latent_dim:
+            raise ValueError(
+                f"z has shape {z.shape}; expected (batch, {self.config.latent_dim})."
+            )
+        _check_label_shape(labels, z.shape[0])
+        code = self.embed(labels).astype(z.dtype)
+        return self.body(jnp.concatenate([z, code], axis=-1), train=train)
+
+
+class ProjectionDiscriminator(Discriminator):
+    """A DCGAN discriminator with a projection term for the label.
+
+    The logit is ``classify(phi(x)) + embed(y) . phi(x)``, where ``phi(x)``
+    are the flattened 4x4 features, 2,048 numbers at width 32.
+    """
+
+    def __init__(
+        self, config: ModelConfig, *, num_classes: int = NUM_CLASSES, rngs: nnx.Rngs
+    ):
+        _check_positive_int("num_classes", num_classes)
+        super().__init__(config, rngs=rngs)
+        self.num_classes = num_classes
+        feature_dim = 4 * 4 * config.discriminator_features[-1]
+        self.embed = nnx.Embed(
+            num_classes,
+            feature_dim,
+            embedding_init=nnx.initializers.normal(config.init_stddev),
+            rngs=rngs,
+        )
+
+    def features(self, images: jax.Array, *, train: bool) -> jax.Array:
+        """Computes ``phi(x)``, float32 ``(batch, 4 * 4 * channels)``."""
+        expected = self.config.image_shape
+        if images.ndim != 4 or images.shape[1:] != expected:
+            raise ValueError(
+                f"images have shape {images.shape}; expected (batch, "
+                f"{expected[0]}, {expected[1]}, {expected[2]}) in NHWC layout."
+            )
+        slope = self.config.leaky_relu_slope
+        x = nnx.leaky_relu(self.convs[0](images), slope)
+        for conv, norm in zip(self.convs[1:], self.norms, strict=True):
+            x = conv(x)  # halves height and width
+            x = nnx.leaky_relu(norm(x, use_running_average=not train), slope)
+        return x.reshape(x.shape[0], -1).astype(jnp.float32)
+
+    def __call__(  # type: ignore[override]
+        self, images: jax.Array, labels: jax.Array, *, train: bool
+    ) -> jax.Array:
+        """Scores images as real examples of their label.
+
+        Args:
+            images: ``(batch, size, size, channels)``, values in [-1, 1].
+            labels: Integer class labels, ``(batch,)``.
+            train: Use batch statistics (``True``) or running averages.
+
+        Returns:
+            Float32 logits ``(batch,)``.
+        """
+        phi = self.features(images, train=train)
+        _check_label_shape(labels, images.shape[0])
+        unconditional = self.classify(phi)[:, 0]
+        projection = jnp.sum(self.embed(labels) * phi, axis=-1)
+        return unconditional + projection
+
+
+def _check_label_shape(labels: jax.Array, batch: int) -> None:
+    if labels.shape != (batch,) or not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise ValueError(
+            f"labels have shape {labels.shape} and dtype {labels.dtype}; "
+            f"expected integers of shape ({batch},)."
+        )
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a positive integer.")
+
+
+def check_labels(labels: ArrayLike, num_classes: int, batch: int) -> np.ndarray:
+    """Returns ``labels`` as int32 ``(batch,)`` after checking their values.
+
+    Raises:
+        ValueError: If the shape differs, the values are not integers, or a
+            label is outside ``0..num_classes - 1``.
+    """
+    array = np.asarray(labels)
+    if array.shape != (batch,):
+        raise ValueError(f"labels have shape {array.shape}; expected ({batch},).")
+    if array.dtype.kind not in "iu":
+        raise ValueError(
+            f"labels have dtype {array.dtype}; expected integers in "
+            f"0..{num_classes - 1}."
+        )
+    if batch and (array.min() < 0 or array.max() >= num_classes):
+        raise ValueError(
+            f"labels span {array.min()}..{array.max()}; expected 0..{num_classes - 1}."
+        )
+    return array.astype(np.int32)
+
+
+# Training step.
+
+
+class ConditionalGAN:
+    """A conditional generator and discriminator with their jit-compiled steps.
+
+    Like ``train.GAN``, the object holds only static structure and every
+    array is in a ``TrainState``, so ``checkpoint.Checkpointer`` saves and
+    restores it. Step ``s`` draws its latent vectors and the labels of its
+    generated batch from ``fold_in(key, s)``, so a resumed run repeats an
+    uninterrupted one.
+
+    Args:
+        model_config: Architecture shared with the unconditional DCGAN.
+        train_config: Optimisation settings.
+        num_classes: Number of labels.
+        embedding_dim: Length of the generator's label embedding.
+        mode_seeking_weight: Weight of ``mode_seeking_loss`` in the
+            generator's loss; 0 trains without it.
+    """
+
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        *,
+        num_classes: int = NUM_CLASSES,
+        embedding_dim: int = EMBEDDING_DIM,
+        mode_seeking_weight: float = MODE_SEEKING_WEIGHT,
+    ):
+        _check_positive_int("num_classes", num_classes)
+        _check_positive_int("embedding_dim", embedding_dim)
+        _check_weight(mode_seeking_weight)
+        self.model_config = model_config
+        self.train_config = train_config
+        self.num_classes = num_classes
+        self.embedding_dim = embedding_dim
+        self.mode_seeking_weight = float(mode_seeking_weight)
+        generator = nnx.eval_shape(lambda: self._new_generator(nnx.Rngs(0)))
+        discriminator = nnx.eval_shape(lambda: self._new_discriminator(nnx.Rngs(0)))
+        self._generator_def = nnx.graphdef(generator)
+        self._discriminator_def = nnx.graphdef(discriminator)
+        tc = train_config
+        self.generator_optimizer = make_optimizer(
+            tc.generator_learning_rate, tc.beta1, tc.beta2
+        )
+        self.discriminator_optimizer = make_optimizer(
+            tc.discriminator_learning_rate, tc.beta1, tc.beta2
+        )
+        self._train_step = jax.jit(self._step)
+        self._init = jax.jit(self._init_impl)
+        self._generate = jax.jit(self._generate_impl)
+        self._discriminate = jax.jit(self._discriminate_impl)
+
+    @property
+    def extra(self) -> dict[str, int]:
+        """Settings beyond the two configurations, stored with checkpoints."""
+        return {
+            "num_classes": self.num_classes,
+            "embedding_dim": self.embedding_dim,
+            "mode_seeking_weight": self.mode_seeking_weight,
+        }
+
+    def _new_generator(self, rngs: nnx.Rngs) -> ConditionalGenerator:
+        return ConditionalGenerator(
+            self.model_config,
+            num_classes=self.num_classes,
+            embedding_dim=self.embedding_dim,
+            rngs=rngs,
+        )
+
+    def _new_discriminator(self, rngs: nnx.Rngs) -> ProjectionDiscriminator:
+        return ProjectionDiscriminator(
+            self.model_config, num_classes=self.num_classes, rngs=rngs
+        )
+
+    def init(self, seed: int | None = None) -> TrainState:
+        """Initialises both networks and optimisers at step 0.
+
+        Args:
+            seed: Seed of the weights and of every later draw; ``None`` uses
+                the training configuration's seed.
+        """
+        seed = self.train_config.seed if seed is None else seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed={seed!r} must be an integer in [0, 2**32).")
+        return self._init(np.uint32(seed))
+
+    def _init_impl(self, seed: jax.Array) -> TrainState:
+        generator = self._new_generator(nnx.Rngs(jax.random.key(seed)))
+        discriminator = self._new_discriminator(nnx.Rngs(jax.random.key(seed + 1)))
+        _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
+        _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
+        return TrainState(
+            step=jnp.zeros((), jnp.int32),
+            key=jax.random.key_data(jax.random.key(seed)),
+            generator_params=g_params,
+            generator_stats=g_stats,
+            discriminator_params=d_params,
+            discriminator_stats=d_stats,
+            generator_opt_state=self.generator_optimizer.init(g_params),
+            discriminator_opt_state=self.discriminator_optimizer.init(d_params),
+        )
+
+    def generator(self, state: TrainState) -> ConditionalGenerator:
+        """Returns a ``ConditionalGenerator`` holding copies of the state's arrays."""
+        return nnx.merge(
+            self._generator_def,
+            state.generator_params,
+            state.generator_stats,
+            copy=True,
+        )
+
+    def discriminator(self, state: TrainState) -> ProjectionDiscriminator:
+        """Returns a discriminator module holding copies of the state's arrays."""
+        return nnx.merge(
+            self._discriminator_def,
+            state.discriminator_params,
+            state.discriminator_stats,
+            copy=True,
+        )
+
+    def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
+        """Draws ``num`` latent vectors from the configured prior."""
+        return sample_latent(key, num, self.model_config)
+
+    def train_step(
+        self, state: TrainState, images: ArrayLike, labels: ArrayLike
+    ) -> tuple[TrainState, dict[str, jax.Array]]:
+        """Runs one training step; compiled on the first call only.
+
+        Args:
+            state: The current state.
+            images: Real images ``(batch, size, size, channels)``, float32
+                NHWC in [-1, 1].
+            labels: Their integer labels, ``(batch,)``.
+
+        Returns:
+            The new state and the scalar metrics of ``train.GAN.train_step``:
+            ``discriminator_loss``, ``generator_loss``, ``d_real``, ``d_fake``,
+            ``discriminator_grad_norm`` and ``generator_grad_norm``.
+        """
+        images = self._check_images(images)
+        labels = check_labels(labels, self.num_classes, images.shape[0])
+        return self._train_step(state, images, jnp.asarray(labels))
+
+    def generate(self, state: TrainState, z: ArrayLike, labels: ArrayLike) -> jax.Array:
+        """Renders images ``(n, size, size, channels)`` of the given labels.
+
+        Batch norm uses the running averages, so each image depends only on
+        its own latent vector and label.
+        """
+        z = _check_latent(z, self.model_config.latent_dim)
+        labels = check_labels(labels, self.num_classes, z.shape[0])
+        return self._generate(
+            state.generator_params, state.generator_stats, z, jnp.asarray(labels)
+        )
+
+    def discriminate(
+        self, state: TrainState, images: ArrayLike, labels: ArrayLike
+    ) -> jax.Array:
+        """Returns discriminator logits ``(n,)`` with the running averages."""
+        images = self._check_images(images)
+        labels = check_labels(labels, self.num_classes, images.shape[0])
+        return self._discriminate(
+            state.discriminator_params,
+            state.discriminator_stats,
+            images,
+            jnp.asarray(labels),
+        )
+
+    def _check_images(self, images: ArrayLike) -> jax.Array:
+        expected = self.model_config.image_shape
+        array = np.asarray(images)
+        if array.ndim != 4 or array.shape[1:] != expected or array.shape[0] == 0:
+            raise ValueError(
+                f"images have shape {array.shape}; expected (batch, {expected[0]}, "
+                f"{expected[1]}, {expected[2]}) float32 NHWC with batch >= 1."
+            )
+        if array.dtype != np.float32:
+            raise ValueError(
+                f"images have dtype {array.dtype}; expected float32 in [-1, 1]. "
+                "Convert uint8 digits with gan_lessons.data.to_float."
+            )
+        if not np.isfinite(array).all() or np.abs(array).max() > 1.0 + 1e-3:
+            raise ValueError(
+                "images contain values outside [-1, 1] or NaN; scale uint8 "
+                "digits with gan_lessons.data.to_float."
+            )
+        return jnp.asarray(array)
+
+    # Pure functions behind the jitted ones.
+
+    def _apply_generator(self, params, stats, z, labels, *, train: bool):
+        model = nnx.merge(self._generator_def, params, stats, copy=True)
+        images = model(z, labels, train=train)
+        return images, nnx.state(model, nnx.BatchStat)
+
+    def _apply_discriminator(self, params, stats, images, labels, *, train: bool):
+        model = nnx.merge(self._discriminator_def, params, stats, copy=True)
+        logits = model(images, labels, train=train)
+        return logits, nnx.state(model, nnx.BatchStat)
+
+    def _generate_impl(self, params, stats, z, labels):
+        return self._apply_generator(params, stats, z, labels, train=False)[0]
+
+    def _discriminate_impl(self, params, stats, images, labels):
+        return self._apply_discriminator(params, stats, images, labels, train=False)[0]
+
+    def _draw(self, key: jax.Array, batch_size: int):
+        """Draws latent vectors and uniform labels whose two ends repeat.
+
+        Image ``i`` and image ``batch_size - n + i`` share a label for
+        ``i < n = batch_size // 2``, the pairs that ``mode_seeking_loss``
+        compares.
+        """
+        latent_key, label_key = jax.random.split(key)
+        z = sample_latent(latent_key, batch_size, self.model_config)
+        pairs = batch_size // 2
+        first = jax.random.randint(
+            label_key, (batch_size - pairs,), 0, self.num_classes
+        )
+        return z, jnp.concatenate([first, first[:pairs]])
+
+    def _step(self, state: TrainState, real: jax.Array, real_labels: jax.Array):
+        tc = self.train_config
+        batch_size = real.shape[0]
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+        keys = jax.random.split(step_key, tc.generator_steps)
+
+        # Generate once with uniformly drawn labels, keeping the VJP: the
+        # discriminator trains on these images and the first generator update
+        # backpropagates through them.
+        z, fake_labels = self._draw(keys[0], batch_size)
+        generate = functools.partial(
+            self._apply_generator,
+            stats=state.generator_stats,
+            z=z,
+            labels=fake_labels,
+            train=True,
+        )
+        fake, pullback, g_stats = jax.vjp(
+            generate, state.generator_params, has_aux=True
+        )
+
+        # Update the discriminator: real images with their labels count as
+        # real, generated images with the labels they were asked for as fake.
+        def discriminator_objective(d_params):
+            real_logits, d_stats = self._apply_discriminator(
+                d_params, state.discriminator_stats, real, real_labels, train=True
+            )
+            fake_logits, d_stats = self._apply_discriminator(
+                d_params, d_stats, jax.lax.stop_gradient(fake), fake_labels, train=True
+            )
+            loss = losses.discriminator_loss(
+                real_logits, fake_logits, tc.label_smoothing
+            )
+            return loss, (d_stats, real_logits, fake_logits)
+
+        (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(
+            discriminator_objective, has_aux=True
+        )(state.discriminator_params)
+        d_updates, d_opt_state = self.discriminator_optimizer.update(
+            d_grads, state.discriminator_opt_state, state.discriminator_params
+        )
+        d_params = optax.apply_updates(state.discriminator_params, d_updates)
+
+        # Update the generator through the updated discriminator, plus the
+        # mode seeking term that rewards different images for different z.
+        def generator_objective(images, labels, z):
+            logits, _ = self._apply_discriminator(
+                d_params, d_stats, images, labels, train=True
+            )
+            adversarial = losses.generator_loss(logits, tc.generator_loss)
+            seeking = mode_seeking_loss(images, z)
+            total = adversarial + self.mode_seeking_weight * seeking
+            return total, (adversarial, seeking)
+
+        (_, (g_loss, seeking)), d_fake_images = jax.value_and_grad(
+            generator_objective, has_aux=True
+        )(fake, fake_labels, z)
+        (g_grads,) = pullback(d_fake_images)
+        g_params = state.generator_params
+        g_updates, g_opt_state = self.generator_optimizer.update(
+            g_grads, state.generator_opt_state, g_params
+        )
+        g_params = optax.apply_updates(g_params, g_updates)
+
+        # Extra generator updates, each on fresh latent vectors and labels.
+        for key in keys[1:]:
+            z, labels = self._draw(key, batch_size)
+
+            def full_objective(params, stats, z=z, labels=labels):
+                images, stats = self._apply_generator(
+                    params, stats, z, labels, train=True
+                )
+                total, parts = generator_objective(images, labels, z)
+                return total, (parts, stats)
+
+            (_, ((g_loss, seeking), g_stats)), g_grads = jax.value_and_grad(
+                full_objective, has_aux=True
+            )(g_params, g_stats)
+            g_updates, g_opt_state = self.generator_optimizer.update(
+                g_grads, g_opt_state, g_params
+            )
+            g_params = optax.apply_updates(g_params, g_updates)
+
+        new_state = TrainState(
+            step=state.step + 1,
+            key=state.key,
+            generator_params=g_params,
+            generator_stats=g_stats,
+            discriminator_params=d_params,
+            discriminator_stats=d_stats,
+            generator_opt_state=g_opt_state,
+            discriminator_opt_state=d_opt_state,
+        )
+        step_metrics = {
+            "discriminator_loss": d_loss,
+            "generator_loss": g_loss,
+            "mode_seeking_loss": seeking,
+            "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
+            "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
+            "discriminator_grad_norm": optax.tree.norm(d_grads),
+            "generator_grad_norm": optax.tree.norm(g_grads),
+        }
+        return new_state, step_metrics
+
+
+def mode_seeking_loss(images: jax.Array, z: jax.Array) -> jax.Array:
+    """Returns the mode seeking term of Mao et al. (CVPR 2019).
+
+    With ``n = batch // 2``, image ``i`` is paired with image
+    ``batch - n + i``, which has the same label. The ratio
+
+        r = mean |x_a - x_b| / mean |z_a - z_b|
+
+    over all pairs measures how much the images move per unit of latent
+    change, and the loss is ``1 / (r + 1e-5)``: a generator that ignores ``z``
+    has ``r`` near 0 and a large loss. A batch of one image has no pair, so
+    the loss is 0.
+
+    Args:
+        images: Generated images ``(batch, ...)``.
+        z: Their latent vectors ``(batch, latent_dim)``.
+    """
+    pairs = images.shape[0] // 2
+    if pairs == 0:
+        return jnp.zeros((), jnp.float32)
+    offset = images.shape[0] - pairs
+    image_distance = jnp.mean(jnp.abs(images[:pairs] - images[offset:]))
+    latent_distance = jnp.mean(jnp.abs(z[:pairs] - z[offset:]))
+    return 1.0 / (image_distance / latent_distance + 1e-5)
+
+
+def _check_weight(value: Any) -> None:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not np.isfinite(value) or value < 0:
+        raise ValueError(f"mode_seeking_weight={value!r} must be a finite number >= 0.")
+
+
+def _check_latent(z: ArrayLike, latent_dim: int) -> jax.Array:
+    array = jnp.asarray(z, jnp.float32)
+    if array.ndim != 2 or array.shape[1] != latent_dim:
+        raise ValueError(f"z has shape {array.shape}; expected (n, {latent_dim}).")
+    return array
+
+
+# Training with checkpoints.
+
+
+@dataclasses.dataclass
+class TrainingResult:
+    """Result of ``train``.
+
+    Attributes:
+        gan: The model structure.
+        state: The state after the last step.
+        history: Each metric of every step run by this call, as a list.
+        start_step: The step this call started from: 0, or the checkpoint it
+            resumed.
+        seconds: Wall-clock time of this call, compilation included.
+    """
+
+    gan: ConditionalGAN
+    state: TrainState
+    history: dict[str, list[float]]
+    start_step: int
+    seconds: float
+
+
+def train(
+    out: str | os.PathLike,
+    *,
+    steps: int = 3000,
+    width: int = 32,
+    seed: int = 0,
+    batch_size: int = 64,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    mode_seeking_weight: float = MODE_SEEKING_WEIGHT,
+    source: str = "bundled",
+    progress: bool = True,
+) -> TrainingResult:
+    """Trains a conditional GAN, resuming from the newest checkpoint in ``out``.
+
+    Checkpoints go to ``out/checkpoints`` every ``checkpoint_every`` steps,
+    after the last step and when the run is interrupted with Ctrl-C. A later
+    call with the same folder continues from the newest readable checkpoint
+    and, because batches and latent draws depend only on the step number,
+    reaches the same weights as an uninterrupted run.
+
+    Args:
+        out: Output folder of the run.
+        steps: Total steps of the run, counting the resumed ones.
+        width: Channels of the generator's last hidden layer (``dcgan``).
+        seed: Seed of the weights, latent draws and shuffling.
+        batch_size: Real images per step.
+        checkpoint_every: Steps between checkpoints.
+        mode_seeking_weight: Weight of ``mode_seeking_loss``; 0 turns it off.
+        source: MNIST source, as in ``data.load_mnist``.
+        progress: Show a tqdm progress bar.
+
+    Raises:
+        checkpoint.CheckpointMismatchError: ``out`` contains a run of another
+            architecture.
+    """
+    from tqdm.auto import tqdm
+
+    from gan_lessons.checkpoint import Checkpointer
+
+    _check_positive_int("checkpoint_every", checkpoint_every)
+    started = time.perf_counter()
+    gan = ConditionalGAN(
+        model_preset("dcgan", width=width),
+        train_preset("dcgan", steps=steps, seed=seed, batch_size=batch_size),
+        mode_seeking_weight=mode_seeking_weight,
+    )
+    folder = Path(out)
+    checkpointer = Checkpointer(folder / "checkpoints")
+    if checkpointer.latest_step() is None:
+        state = gan.init()
+    else:
+        _check_same_extra(checkpointer.read_meta(), gan, folder)
+        state = checkpointer.restore(gan)
+    start_step = int(state.step)
+    stream = data.BatchStream(
+        data.load_mnist(source=source, split="train"), batch_size, seed=seed
+    )
+    history: dict[str, list[float]] = {}
+    if start_step < steps:
+        logger.info(
+            "Training steps %d to %d; the first step compiles, which takes a moment.",
+            start_step,
+            steps,
+        )
+    bar = tqdm(
+        total=steps, initial=start_step, disable=not progress, desc="conditional GAN"
+    )
+    step = start_step
+    try:
+        for step in range(start_step, steps):
+            images, labels = stream.labeled_batch_at(step)
+            state, step_metrics = gan.train_step(state, images, labels)
+
+            # Log.
+            for name, value in step_metrics.items():
+                history.setdefault(name, []).append(float(value))
+            bar.update(1)
+            if (step + 1) % 50 == 0:
+                bar.set_postfix(
+                    d_loss=f"{history['discriminator_loss'][-1]:.3f}",
+                    g_loss=f"{history['generator_loss'][-1]:.3f}",
+                )
+
+            # Checkpoint.
+            if (step + 1) % checkpoint_every == 0 and step + 1 < steps:
+                checkpointer.save(gan, state, extra=gan.extra)
+    except KeyboardInterrupt:
+        logger.warning(
+            "Interrupted at step %d; saving a checkpoint to resume from.",
+            int(state.step),
+        )
+        checkpointer.save(gan, state, extra=gan.extra)
+        raise
+    finally:
+        bar.close()
+    if checkpointer.latest_step() != int(state.step):
+        checkpointer.save(gan, state, extra=gan.extra)
+    return TrainingResult(
+        gan=gan,
+        state=state,
+        history=history,
+        start_step=start_step,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _check_same_extra(meta: dict[str, Any], gan: ConditionalGAN, where) -> None:
+    from gan_lessons.checkpoint import CheckpointMismatchError
+
+    saved = meta.get("extra", {})
+    if saved.get("num_classes") is None:
+        raise CheckpointMismatchError(
+            f"{where} contains no conditional GAN checkpoint. Choose a new output "
+            "folder."
+        )
+    for name, value in gan.extra.items():
+        if saved.get(name) != value:
+            raise CheckpointMismatchError(
+                f"{where} was saved with {name}={saved.get(name)!r}, but this "
+                f"model has {name}={value!r}. Choose a new output folder."
+            )
+
+
+def restore(checkpoint_dir: str | os.PathLike, step: int | None = None):
+    """Restores a conditional GAN and its state from a run or checkpoint folder.
+
+    Returns:
+        ``(gan, state)``.
+    """
+    from gan_lessons.checkpoint import Checkpointer, CheckpointError
+
+    folder = Path(checkpoint_dir)
+    if (folder / "checkpoints").is_dir():
+        folder = folder / "checkpoints"
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"Checkpoint folder {os.fspath(checkpoint_dir)!r} not found. Pass a "
+            "run's output folder, such as runs/conditional."
+        )
+    checkpointer = Checkpointer(folder)
+    meta = checkpointer.read_meta(step)
+    extra = meta.get("extra", {})
+    if extra.get("num_classes") is None:
+        raise CheckpointError(
+            f"{folder} contains no conditional GAN checkpoint (its record has no "
+            "num_classes). Export unconditional runs with `python -m gan_lessons "
+            "export`."
+        )
+    gan = ConditionalGAN(
+        ModelConfig.from_dict(meta["model_config"]),
+        TrainConfig.from_dict(meta["train_config"]),
+        num_classes=int(extra["num_classes"]),
+        embedding_dim=int(extra["embedding_dim"]),
+        mode_seeking_weight=float(extra.get("mode_seeking_weight", 0.0)),
+    )
+    return gan, checkpointer.restore(gan, step)
+
+
+# Generator files.
+
+
+class GeneratorFileError(ValueError):
+    """A conditional generator file is unreadable, of another format or
+    version, or does not match the model it describes."""
+
+
+class PretrainedConditionalGenerator:
+    """A trained conditional generator with its batch-norm running averages.
+
+    Attributes:
+        model_config: Architecture of the generator.
+        num_classes: Number of labels.
+        embedding_dim: Length of the label embedding.
+        params: The generator's ``nnx.Param`` values.
+        batch_stats: Its batch-norm running averages.
+        step: Training step the weights come from, or ``None``.
+        path: File the generator was loaded from, or ``None``.
+    """
+
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        params: nnx.State,
+        batch_stats: nnx.State,
+        *,
+        num_classes: int = NUM_CLASSES,
+        embedding_dim: int = EMBEDDING_DIM,
+        step: int | None = None,
+        path: Path | None = None,
+    ):
+        self.model_config = model_config
+        self.num_classes = num_classes
+        self.embedding_dim = embedding_dim
+        self.params = params
+        self.batch_stats = batch_stats
+        self.step = step
+        self.path = path
+        self._graphdef = _abstract_parts(model_config, num_classes, embedding_dim)[0]
+
+    @property
+    def latent_dim(self) -> int:
+        """Length of the latent vectors."""
+        return self.model_config.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape of one image, ``(height, width, channels)``."""
+        return self.model_config.image_shape
+
+    def generate(self, z: ArrayLike, labels: ArrayLike) -> jax.Array:
+        """Renders images ``(n, 32, 32, 1)`` in [-1, 1] of the given labels.
+
+        Args:
+            z: Latent vectors ``(n, latent_dim)``.
+            labels: Integer labels ``(n,)`` in ``0..num_classes - 1``.
+        """
+        z = _check_latent(z, self.latent_dim)
+        labels = check_labels(labels, self.num_classes, z.shape[0])
+        return _render(
+            self._graphdef, self.params, self.batch_stats, z, jnp.asarray(labels)
+        )
+
+    def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
+        """Draws ``num`` latent vectors from the prior."""
+        return sample_latent(key, num, self.model_config)
+
+    def module(self) -> ConditionalGenerator:
+        """Returns a ``ConditionalGenerator`` holding copies of the weights."""
+        return nnx.merge(self._graphdef, self.params, self.batch_stats, copy=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"PretrainedConditionalGenerator(num_classes={self.num_classes}, "
+            f"latent_dim={self.latent_dim}, image_shape={self.image_shape}, "
+            f"step={self.step})"
+        )
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _render(graphdef, params, stats, z, labels):
+    model = nnx.merge(graphdef, params, stats, copy=True)
+    return model(z, labels, train=False)
+
+
+@functools.cache
+def _abstract_parts(model_config: ModelConfig, num_classes: int, embedding_dim: int):
+    generator = nnx.eval_shape(
+        lambda: ConditionalGenerator(
+            model_config,
+            num_classes=num_classes,
+            embedding_dim=embedding_dim,
+            rngs=nnx.Rngs(0),
+        )
+    )
+    return nnx.split(generator, nnx.Param, nnx.BatchStat)
+
+
+def _weight_arrays(params: nnx.State, stats: nnx.State) -> dict[str, np.ndarray]:
+    return {
+        **pretrained._flat_arrays(params, pretrained.PARAMS_PREFIX),
+        **pretrained._flat_arrays(stats, pretrained.STATS_PREFIX),
+    }
+
+
+def _check_weights(
+    arrays: dict[str, np.ndarray],
+    model_config: ModelConfig,
+    num_classes: int,
+    embedding_dim: int,
+    where: Path,
+) -> None:
+    _, params, stats = _abstract_parts(model_config, num_classes, embedding_dim)
+    expected = {}
+    for prefix, state in (
+        (pretrained.PARAMS_PREFIX, params),
+        (pretrained.STATS_PREFIX, stats),
+    ):
+        for path, variable in nnx.to_flat_state(state):
+            value = variable.get_value()
+            name = prefix + "/".join(str(part) for part in path)
+            expected[name] = (tuple(value.shape), np.dtype(value.dtype))
+    problems = []
+    missing = sorted(expected.keys() - arrays.keys())
+    unexpected = sorted(arrays.keys() - expected.keys())
+    if missing:
+        problems.append(f"missing arrays {missing[:5]}")
+    if unexpected:
+        problems.append(f"unexpected arrays {unexpected[:5]}")
+    for name in sorted(expected.keys() & arrays.keys()):
+        shape, dtype = expected[name]
+        if arrays[name].shape != shape or arrays[name].dtype != dtype:
+            problems.append(
+                f"{name} is {arrays[name].dtype}{arrays[name].shape}, expected "
+                f"{dtype}{shape}"
+            )
+        elif not np.isfinite(arrays[name]).all():
+            problems.append(f"{name} contains NaN or infinite values")
+    if problems:
+        raise GeneratorFileError(
+            f"The arrays of {where} do not match its model: "
+            + "; ".join(problems[:5])
+            + f". Write it again with `{EXPORT_COMMAND}`."
+        )
+
+
+def save_generator(
+    path: str | os.PathLike,
+    gan: ConditionalGAN,
+    state: TrainState,
+) -> Path:
+    """Writes the generator of ``state`` to a compressed ``.npz`` file.
+
+    The file contains plain arrays only, so ``np.load(path,
+    allow_pickle=False)`` reads it: ``format``, ``format_version``,
+    ``model_config`` (JSON), ``num_classes``, ``embedding_dim``, ``step``,
+    ``package_version`` and one array per parameter (``params/<path>``) and
+    per running average (``batch_stats/<path>``), as in
+    ``pretrained.save_generator``. It is written under a temporary name and
+    then renamed, so an interrupted write keeps any older file.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise ValueError(f"Generator file {str(path)!r} must end in .npz.")
+    arrays = _weight_arrays(state.generator_params, state.generator_stats)
+    _check_weights(arrays, gan.model_config, gan.num_classes, gan.embedding_dim, path)
+    arrays.update(
+        format=np.asarray(FORMAT_NAME),
+        format_version=np.asarray(FORMAT_VERSION),
+        model_config=np.asarray(json.dumps(gan.model_config.to_dict(), sort_keys=True)),
+        num_classes=np.asarray(gan.num_classes),
+        embedding_dim=np.asarray(gan.embedding_dim),
+        step=np.asarray(int(state.step)),
+        package_version=np.asarray(__version__),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("wb") as file:
+            np.savez_compressed(file, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    logger.info("Wrote conditional generator of step %d to %s", int(state.step), path)
+    return path
+
+
+def export_generator(
+    checkpoint_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    step: int | None = None,
+) -> Path:
+    """Writes the generator of a conditional training run to ``out`` (.npz)."""
+    if Path(out).suffix.lower() != ".npz":
+        raise ValueError(f"Output {os.fspath(out)!r} must end in .npz.")
+    gan, state = restore(checkpoint_dir, step)
+    return save_generator(out, gan, state)
+
+
+def default_generator_path() -> Path:
+    """Returns the path of the shipped conditional MNIST generator."""
+    return Path(str(resources.files("gan_lessons") / "assets" / GENERATOR_ASSET))
+
+
+def load_generator(
+    path: str | os.PathLike | None = None,
+) -> PretrainedConditionalGenerator:
+    """Loads a file written by ``save_generator``; ``None`` loads the shipped one.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        GeneratorFileError: If it is not a readable npz archive, is of another
+            format or version, or its arrays do not match its model.
+    """
+    path = default_generator_path() if path is None else Path(path)
+    hint = (
+        f"Rebuild it with `{SHIPPED_COMMANDS}`."
+        if path == default_generator_path()
+        else f"Write it again with `{EXPORT_COMMAND}`."
+    )
+    if not path.is_file():
+        raise FileNotFoundError(f"Conditional generator file {path} not found. {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError) as error:
+        # A single .npy array has no ``files`` and no context manager.
+        raise GeneratorFileError(
+            f"Reading {path} as an npz archive failed ({error}). {hint}"
+        ) from error
+    found = arrays.get("format")
+    if found is None or str(found) != FORMAT_NAME:
+        raise GeneratorFileError(
+            f"{path} is not a conditional generator file: its 'format' entry is "
+            f"{None if found is None else str(found)!r}, expected {FORMAT_NAME!r}. "
+            f"{hint}"
+        )
+    version = arrays.get("format_version")
+    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        raise GeneratorFileError(
+            f"{path} has format version {None if version is None else version!s}, "
+            f"but this gan_lessons {__version__} reads version {FORMAT_VERSION}. "
+            f"{hint}"
+        )
+    try:
+        model_config = ModelConfig.from_dict(json.loads(str(arrays["model_config"])))
+        num_classes = int(arrays["num_classes"])
+        embedding_dim = int(arrays["embedding_dim"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise GeneratorFileError(
+            f"{path} has a missing or unusable model description ({error}). {hint}"
+        ) from error
+    weights = {k: v for k, v in arrays.items() if k not in _METADATA_KEYS}
+    _check_weights(weights, model_config, num_classes, embedding_dim, path)
+    _, params, stats = _abstract_parts(model_config, num_classes, embedding_dim)
+    params = pretrained._filled(params, weights, pretrained.PARAMS_PREFIX)
+    stats = pretrained._filled(stats, weights, pretrained.STATS_PREFIX)
+    step = arrays.get("step")
+    return PretrainedConditionalGenerator(
+        model_config,
+        params,
+        stats,
+        num_classes=num_classes,
+        embedding_dim=embedding_dim,
+        step=None if step is None else int(step),
+        path=path,
+    )
+
+
+# Does each label produce its digit?
+
+
+def class_latents(
+    key: jax.Array, num_per_class: int, latent_dim: int, num_classes: int = NUM_CLASSES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draws ``num_per_class`` N(0, 1) latent vectors for every label.
+
+    Returns:
+        ``(z, labels)``: float32 ``(num_classes * num_per_class, latent_dim)``
+        and int32 labels sorted by class, ``num_per_class`` of each.
+    """
+    _check_positive_int("num_per_class", num_per_class)
+    z = jax.random.normal(key, (num_classes * num_per_class, latent_dim))
+    labels = np.repeat(np.arange(num_classes, dtype=np.int32), num_per_class)
+    return np.asarray(z, np.float32), labels
+
+
+def confusion_matrix(
+    requested: ArrayLike, predicted: ArrayLike, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Counts images by requested label (rows) and predicted class (columns).
+
+    Returns:
+        int64 ``(num_classes, num_classes)``; entry ``[i, j]`` counts images
+        asked to be ``i`` that the classifier reads as ``j``.
+    """
+    requested = np.asarray(requested)
+    predicted = np.asarray(predicted)
+    if requested.shape != predicted.shape or requested.ndim != 1:
+        raise ValueError(
+            f"requested has shape {requested.shape} and predicted "
+            f"{predicted.shape}; expected two equal 1-D shapes."
+        )
+    for name, values in (("requested", requested), ("predicted", predicted)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(
+                f"{name} labels span {values.min()}..{values.max()}; expected "
+                f"0..{num_classes - 1}."
+            )
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (requested, predicted), 1)
+    return matrix
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassAccuracy:
+    """How often the classifier reads each requested label.
+
+    Attributes:
+        confusion: int64 ``(10, 10)``, rows the requested label and columns
+            the predicted class.
+        per_class: float ``(10,)``, the diagonal divided by each row's count.
+        accuracy: Share of all images read as their requested label.
+    """
+
+    confusion: np.ndarray
+    per_class: np.ndarray
+    accuracy: float
+
+    def report(self) -> str:
+        """Returns one line with the overall and per-class accuracies."""
+        classes = ", ".join(
+            f"{digit}: {share:.0%}" for digit, share in enumerate(self.per_class)
+        )
+        return f"accuracy {self.accuracy:.1%} ({classes})"
+
+
+def accuracy_from_confusion(confusion: np.ndarray) -> ClassAccuracy:
+    """Builds a ``ClassAccuracy`` from a confusion matrix with non-empty rows."""
+    rows = confusion.sum(axis=1)
+    if np.any(rows == 0):
+        raise ValueError(
+            f"confusion matrix rows {np.flatnonzero(rows == 0)} are empty."
+        )
+    return ClassAccuracy(
+        confusion=confusion,
+        per_class=np.diag(confusion) / rows,
+        accuracy=float(np.trace(confusion) / rows.sum()),
+    )
+
+
+def class_accuracy(
+    generator: PretrainedConditionalGenerator,
+    *,
+    num_per_class: int = 100,
+    seed: int = 0,
+    model: classifier.Classifier | None = None,
+) -> ClassAccuracy:
+    """Generates ``num_per_class`` digits per label and classifies them.
+
+    Args:
+        generator: The conditional generator.
+        num_per_class: Images per label.
+        seed: Seed of the latent vectors.
+        model: The classifier; ``None`` loads the shipped one.
+    """
+    model = classifier.default_classifier() if model is None else model
+    z, labels = class_latents(
+        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
+    )
+    images = np.asarray(generator.generate(z, labels))
+    predicted = classifier.predict_proba(model, images).argmax(axis=1)
+    return accuracy_from_confusion(
+        confusion_matrix(labels, predicted, generator.num_classes)
+    )
+
+
+def real_class_accuracy(
+    *, source: str = "bundled", model: classifier.Classifier | None = None
+) -> ClassAccuracy:
+    """The same figures for the real test digits, the baseline of a generator."""
+    model = classifier.default_classifier() if model is None else model
+    test = data.load_mnist(source=source, split="test")
+    predicted = classifier.predict_proba(model, data.to_float(test.images))
+    return accuracy_from_confusion(
+        confusion_matrix(test.labels, predicted.argmax(axis=1))
+    )
+
+
+def mean_pairwise_distance(images: ArrayLike) -> float:
+    """Returns the mean pixel (L2) distance over all pairs of ``images``.
+
+    Args:
+        images: ``(n, ...)`` with ``n >= 2``; each image is flattened.
+    """
+    flat = np.asarray(images, np.float64).reshape(len(images), -1)
+    if len(flat) < 2:
+        raise ValueError(f"{len(flat)} images; expected at least 2 to form a pair.")
+    squared = np.sum(flat**2, axis=1)
+    gram = flat @ flat.T
+    distances = np.sqrt(np.clip(squared[:, None] + squared[None] - 2 * gram, 0, None))
+    count = len(flat)
+    return float(distances.sum() / (count * (count - 1)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassDiversity:
+    """Mean pixel distance between two digits of the same class.
+
+    Attributes:
+        generated: float ``(10,)``, between generated digits of each label.
+        real: float ``(10,)``, between held-out real digits of each class.
+        num_per_class: Digits per class in both sets.
+    """
+
+    generated: np.ndarray
+    real: np.ndarray
+    num_per_class: int
+
+
+def class_diversity(
+    generator: PretrainedConditionalGenerator,
+    *,
+    num_per_class: int = 50,
+    seed: int = 0,
+    source: str = "bundled",
+) -> ClassDiversity:
+    """Measures how different the digits of one label are from each other.
+
+    A generator that ignores ``z`` draws the same digit for every latent
+    vector of a label, which classifier accuracy does not notice: its
+    distances here are near 0, while real digits of a class differ.
+    """
+    z, labels = class_latents(
+        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
+    )
+    images = np.asarray(generator.generate(z, labels))
+    test_split = data.load_mnist(source=source, split="test")
+    generated, real = [], []
+    for digit in range(generator.num_classes):
+        generated.append(mean_pairwise_distance(images[labels == digit]))
+        index = np.flatnonzero(test_split.labels == digit)[:num_per_class]
+        if len(index) < 2:
+            raise ValueError(f"class {digit} has {len(index)} held-out digits.")
+        real.append(mean_pairwise_distance(data.to_float(test_split.images[index])))
+    return ClassDiversity(np.array(generated), np.array(real), num_per_class)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassFrechet:
+    """Fréchet distances per class, each beside its real-against-real value.
+
+    Attributes:
+        generated: float ``(10,)``: generated digits of label ``c`` against
+            held-out real digits of class ``c``.
+        real: float ``(10,)``: training digits of class ``c`` against the
+            same held-out digits, with as many digits as ``generated`` used.
+        num_per_class: Digits in every set.
+    """
+
+    generated: np.ndarray
+    real: np.ndarray
+    num_per_class: int
+
+
+def class_frechet(
+    generator: PretrainedConditionalGenerator,
+    *,
+    num_per_class: int = 100,
+    seed: int = 0,
+    source: str = "bundled",
+    model: classifier.Classifier | None = None,
+) -> ClassFrechet:
+    """Computes the Fréchet distance of each class in classifier features.
+
+    Every class compares three sets of ``num_per_class`` digits: generated
+    with that label, held-out real digits of the class and training digits of
+    the class. Fréchet distances shrink as sets grow, so only pairs of sets of
+    equal size compare. With 100 digits in 128 feature dimensions the
+    covariances are singular, so the values are not comparable with the
+    1,000-digit figures of ``metrics.evaluate``.
+
+    Raises:
+        ValueError: If a class has fewer than ``num_per_class`` held-out
+            digits (the bundled test split has 100 per class).
+    """
+    model = classifier.default_classifier() if model is None else model
+    train_split = data.load_mnist(source=source, split="train")
+    test_split = data.load_mnist(source=source, split="test")
+    rng = np.random.default_rng(seed)
+    z, labels = class_latents(
+        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
+    )
+    generated_features = classifier.features(
+        model, np.asarray(generator.generate(z, labels))
+    )
+    generated, real = [], []
+    for digit in range(generator.num_classes):
+        heldout_index = np.flatnonzero(test_split.labels == digit)
+        train_index = np.flatnonzero(train_split.labels == digit)
+        if min(len(heldout_index), len(train_index)) < num_per_class:
+            raise ValueError(
+                f"class {digit} has {len(heldout_index)} held-out and "
+                f"{len(train_index)} training digits; num_per_class="
+                f"{num_per_class} needs that many of each."
+            )
+        heldout = data.to_float(
+            test_split.images[rng.choice(heldout_index, num_per_class, False)]
+        )
+        train_sample = data.to_float(
+            train_split.images[rng.choice(train_index, num_per_class, False)]
+        )
+        heldout_features = classifier.features(model, heldout)
+        train_features = classifier.features(model, train_sample)
+        rows = labels == digit
+        generated.append(
+            metrics.frechet_distance(generated_features[rows], heldout_features)
+        )
+        real.append(metrics.frechet_distance(train_features, heldout_features))
+    return ClassFrechet(np.array(generated), np.array(real), num_per_class)
+
+
+# Figures.
+
+
+def digit_rows(
+    generator: PretrainedConditionalGenerator, num_styles: int, *, seed: int = 0
+) -> np.ndarray:
+    """Renders every label for each of ``num_styles`` latent vectors.
+
+    Returns:
+        Images ``(num_styles * num_classes, 32, 32, 1)``: row ``r`` of a
+        ``num_classes``-column grid is one latent vector across all labels.
+    """
+    _check_positive_int("num_styles", num_styles)
+    z = np.asarray(generator.sample_latent(jax.random.key(seed), num_styles))
+    classes = generator.num_classes
+    return np.asarray(
+        generator.generate(
+            np.repeat(z, classes, axis=0),
+            np.tile(np.arange(classes, dtype=np.int32), num_styles),
+        )
+    )
+
+
+def plot_confusion_matrix(result: ClassAccuracy, *, title: str = "") -> Figure:
+    """Draws the confusion matrix as row shares, with the count in each cell."""
+    confusion = result.confusion
+    shares = confusion / confusion.sum(axis=1, keepdims=True)
+    figure = Figure(figsize=(5.0, 4.3), layout="constrained")
+    axes = figure.add_subplot()
+    heatmap = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for (row, column), count in np.ndenumerate(confusion):
+        if count:
+            colour = "white" if shares[row, column] > 0.5 else "black"
+            axes.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=colour,
+            )
+    ticks = np.arange(len(confusion))
+    axes.set_xticks(ticks)
+    axes.set_yticks(ticks)
+    axes.set_xlabel("class read by the classifier")
+    axes.set_ylabel("requested label")
+    axes.set_title(title or f"accuracy {result.accuracy:.1%}")
+    figure.colorbar(heatmap, ax=axes, label="share of the row")
+    return figure
+
+
+def plot_class_frechet(result: ClassFrechet) -> Figure:
+    """Draws the generated and real-against-real Fréchet distance per class."""
+    figure = Figure(figsize=(7.0, 3.0), layout="constrained")
+    axes = figure.add_subplot()
+    classes = np.arange(len(result.generated))
+    axes.bar(classes - 0.2, result.generated, width=0.4, label="generated vs real")
+    axes.bar(classes + 0.2, result.real, width=0.4, label="real vs real")
+    axes.set_xticks(classes)
+    axes.set_xlabel("class")
+    axes.set_ylabel("Fréchet distance")
+    axes.set_title(f"{result.num_per_class} digits per set and class")
+    # Headroom above the tallest bar keeps the legend clear of the bars.
+    axes.set_ylim(0, 1.35 * max(result.generated.max(), result.real.max()))
+    axes.legend(loc="upper left", ncols=2)
+    return figure
+
+
+# Widget.
+
+
+class DigitExplorer(playgrounds._Playground):
+    """Buttons choose the digit and sliders move the first latent coordinates.
+
+    The large image is ``G(z, y)`` for the chosen label ``y``. The row below
+    keeps the same ``z``, the style, and shows it with every label, with a
+    frame around the chosen one. ``z`` starts as a draw from the prior with
+    the seed in the box, and slider ``i`` replaces its coordinate ``i``.
+
+    Args:
+        generator: A conditional generator, such as ``load_generator()``.
+        num_sliders: Number of latent coordinates on sliders, 1 to 8.
+        seed: Seed of the starting latent vector.
+        digit: The label chosen at the start.
+        name: Key of the explorer; building one of the same name closes the
+            previous one.
+    """
+
+    _figure_size = (6.0, 3.6)
+
+    def __init__(
+        self,
+        generator: PretrainedConditionalGenerator,
+        *,
+        num_sliders: int = 4,
+        seed: int = 0,
+        digit: int = 0,
+        name: str = "digit_explorer",
+    ):
+        if isinstance(num_sliders, bool) or num_sliders not in range(1, 9):
+            raise ValueError(f"num_sliders={num_sliders!r}; expected 1 to 8.")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed={seed!r} must be a non-negative integer.")
+        if digit not in range(generator.num_classes):
+            raise ValueError(
+                f"digit={digit!r}; expected 0 to {generator.num_classes - 1}."
+            )
+        self.generator = generator
+        self._seed = seed
+        self._base = self._latent_of_seed(seed)
+        super().__init__(name)
+
+        self.digit_buttons = widgets.ToggleButtons(
+            options=[str(i) for i in range(generator.num_classes)],
+            value=str(digit),
+            description="digit",
+            style={"button_width": "28px"},
+        )
+        self.sliders = [
+            widgets.FloatSlider(
+                value=float(self._base[i]),
+                min=-3.0,
+                max=3.0,
+                step=0.1,
+                description=f"z[{i}]",
+                style={"description_width": "initial"},
+            )
+            for i in range(num_sliders)
+        ]
+        self.seed_box = widgets.IntText(value=seed, description="seed")
+        self.digit_buttons.observe(self._guarded(self._on_change), names="value")
+        for slider in self.sliders:
+            slider.observe(self._guarded(self._on_change), names="value")
+        self.seed_box.observe(self._guarded(self._on_seed), names="value")
+        self.box = widgets.VBox(
+            [
+                self.digit_buttons,
+                widgets.HBox(self.sliders[:4]),
+                widgets.HBox(self.sliders[4:]),
+                self.seed_box,
+                self.status,
+                self.image,
+            ]
+        )
+        self._register()
+        self.redraw(full=True)
+
+    @property
+    def digit(self) -> int:
+        """The chosen label."""
+        return int(self.digit_buttons.value)
+
+    @property
+    def latent(self) -> np.ndarray:
+        """The latent vector on display, float32 ``(latent_dim,)``."""
+        z = self._base.copy()
+        for i, slider in enumerate(self.sliders):
+            z[i] = slider.value
+        return z
+
+    def set_digit(self, digit: int) -> None:
+        """Chooses ``digit`` and redraws."""
+        self.digit_buttons.value = str(digit)
+
+    def rendered_row(self) -> np.ndarray:
+        """Renders the current latent with every label, ``(10, 32, 32, 1)``."""
+        classes = self.generator.num_classes
+        z = np.repeat(self.latent[None], classes, axis=0)
+        return np.asarray(
+            self.generator.generate(z, np.arange(classes, dtype=np.int32))
+        )
+
+    def _latent_of_seed(self, seed: int) -> np.ndarray:
+        z = self.generator.sample_latent(jax.random.key(seed), 1)[0]
+        return np.asarray(z, np.float32).copy()
+
+    def _build_figure(self) -> None:
+        classes = self.generator.num_classes
+        grid = self.figure.add_gridspec(2, classes, height_ratios=(3, 1))
+        main = self.figure.add_subplot(grid[0, :])
+        main.set_axis_off()
+        blank = np.zeros(self.generator.image_shape[:2])
+        self._main_image = main.imshow(blank, cmap="gray", vmin=-1.0, vmax=1.0)
+        self._row_images, self._frames = [], []
+        for digit in range(classes):
+            axes = self.figure.add_subplot(grid[1, digit])
+            axes.set_axis_off()
+            axes.set_title(str(digit), fontsize=9)
+            self._row_images.append(
+                axes.imshow(blank, cmap="gray", vmin=-1.0, vmax=1.0)
+            )
+            frame = Rectangle(
+                (0.0, 0.0),
+                1.0,
+                1.0,
+                transform=axes.transAxes,
+                fill=False,
+                edgecolor="tab:orange",
+                linewidth=3,
+                clip_on=False,
+            )
+            axes.add_patch(frame)
+            self._frames.append(frame)
+        self._animated = [self._main_image, *self._row_images, *self._frames]
+
+    def _update_artists(self) -> None:
+        row = self.rendered_row()[..., 0]
+        self._main_image.set_data(row[self.digit])
+        for digit, (image, frame) in enumerate(
+            zip(self._row_images, self._frames, strict=True)
+        ):
+            image.set_data(row[digit])
+            frame.set_visible(digit == self.digit)
+        self.status.value = f"digit {self.digit}, seed {self._seed}"
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        self.redraw()
+
+    def _on_seed(self, change: dict[str, Any]) -> None:
+        seed = change["new"]
+        if seed is None or seed < 0:
+            self.seed_box.value = self._seed
+            return
+        self._seed = int(seed)
+        self._base = self._latent_of_seed(self._seed)
+        for i, slider in enumerate(self.sliders):
+            slider.value = float(np.clip(self._base[i], slider.min, slider.max))
+        self.redraw()
+
+
+# Exercise checks.
+
+
+def _one_hot_inputs(rng: np.random.Generator) -> tuple:
+    batch = int(rng.integers(2, 7))
+    z = rng.normal(size=(batch, int(rng.integers(3, 9)))).astype(np.float32)
+    labels = rng.integers(0, 10, size=batch)
+    return z, labels.astype(np.int32), 10
+
+
+def _reference_condition_latent(z, labels, num_classes):
+    return np.concatenate([z, np.eye(num_classes)[labels]], axis=1)
+
+
+_CONDITION_MISTAKES = (
+    checking.Mistake(
+        "one-hot first",
+        lambda z, y, k: np.concatenate([np.eye(k)[y], z], axis=1),
+        "the one-hot code comes first. Put z first and the code after it, so "
+        "the latent part keeps its columns.",
+    ),
+    checking.Mistake(
+        "label as a number",
+        lambda z, y, k: np.concatenate([z, y[:, None].astype(np.float32)], axis=1),
+        "the label went in as one number. The generator would read 9 as 'more' "
+        "than 1; give each class its own column with a one-hot code.",
+    ),
+    checking.Mistake(
+        "one-hot only",
+        lambda z, y, k: np.eye(k)[y],
+        "the latent vector is missing. The generator needs both z and the code.",
+    ),
+    checking.Mistake(
+        "one-hot too wide",
+        lambda z, y, k: np.concatenate([z, np.eye(k + 1)[y]], axis=1),
+        "the code has one column too many. Labels 0 to 9 need 10 columns.",
+    ),
+)
+
+
+def _shape_mistake(
+    candidate: Callable[..., Any],
+    make_inputs: Callable[[np.random.Generator], tuple],
+    mistakes: Sequence[checking.Mistake],
+) -> checking.Mistake | None:
+    """Returns the mistake that matches a result of another shape, if any.
+
+    ``checking.check_function`` reports any wrong shape with one generic
+    message, but some typical mistakes here change the shape.
+    """
+    inputs = make_inputs(np.random.default_rng(1))
+    try:
+        result = np.asarray(candidate(*inputs), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - check_function reports the error
+        return None
+    for mistake in mistakes:
+        wrong = np.asarray(mistake.answer(*inputs), dtype=np.float64)
+        if wrong.shape == result.shape and np.allclose(wrong, result, atol=1e-4):
+            return mistake
+    return None
+
+
+def check_condition_latent(condition_latent: Callable[..., Any]) -> bool:
+    """Checks ``condition_latent(z, labels, num_classes)``: z, then one-hot."""
+    mistake = _shape_mistake(condition_latent, _one_hot_inputs, _CONDITION_MISTAKES)
+    if mistake is not None:
+        print(f"Not quite: {mistake.hint}")
+        return False
+    return checking.check_function(
+        condition_latent,
+        _reference_condition_latent,
+        _one_hot_inputs,
+        name="condition_latent",
+        mistakes=_CONDITION_MISTAKES,
+        hint="Expected an array (batch, latent_dim + num_classes): the rows of "
+        "z followed by a one-hot code of each label.",
+    )
+
+
+def _projection_inputs(rng: np.random.Generator) -> tuple:
+    batch = int(rng.integers(2, 6))
+    feature_dim = int(rng.integers(3, 8))
+    features = rng.normal(size=(batch, feature_dim)).astype(np.float32)
+    unconditional = rng.normal(size=batch).astype(np.float32)
+    embedding = rng.normal(size=(10, feature_dim)).astype(np.float32)
+    labels = rng.integers(0, 10, size=batch).astype(np.int32)
+    return unconditional, features, embedding, labels
+
+
+def _reference_projection_logit(unconditional, features, embedding, labels):
+    return unconditional + np.sum(embedding[labels] * features, axis=1)
+
+
+_PROJECTION_MISTAKES = (
+    checking.Mistake(
+        "projection only",
+        lambda u, f, e, y: np.sum(e[y] * f, axis=1),
+        "the unconditional term is missing. The projection is added to the "
+        "ordinary logit, which still judges whether the image looks real at all.",
+    ),
+    checking.Mistake(
+        "unconditional only",
+        lambda u, f, e, y: u,
+        "the label does not change the result. Add the inner product of the "
+        "label's embedding row with the features.",
+    ),
+    checking.Mistake(
+        "every class",
+        lambda u, f, e, y: u + np.sum(f @ e.T, axis=1),
+        "the result sums the projection over all classes. Use only the row of "
+        "each image's own label, embedding[labels].",
+    ),
+    checking.Mistake(
+        "embedding without features",
+        lambda u, f, e, y: u + np.sum(e[y], axis=1),
+        "the embedding row is summed on its own. Multiply it with the image's "
+        "features first, an inner product.",
+    ),
+)
+
+
+def check_projection_logit(projection_logit: Callable[..., Any]) -> bool:
+    """Checks ``projection_logit(unconditional, features, embedding, labels)``."""
+    return checking.check_function(
+        projection_logit,
+        _reference_projection_logit,
+        _projection_inputs,
+        name="projection_logit",
+        mistakes=_PROJECTION_MISTAKES,
+        hint="Expected one logit per image, (batch,): the unconditional logit "
+        "plus the inner product of embedding[label] with the features.",
+    )
+
+
+def check_label_blind_accuracy(answer: Any) -> bool:
+    """Checks the accuracy by requested label of a generator that ignores labels.
+
+    The generator draws perfect digits of the ten classes in equal shares,
+    whatever label it is given, and the classifier is always right.
+    """
+    return checking.check_number(
+        answer,
+        0.1,
+        tolerance=0.005,
+        mistakes=(
+            checking.Mistake(
+                "perfect digits",
+                1.0,
+                "the classifier reads every digit right, but it compares with "
+                "the requested label, and the generator ignored it.",
+            ),
+            checking.Mistake(
+                "zero",
+                0.0,
+                "the generator ignores the label, but some digits still match "
+                "it by chance. How often?",
+            ),
+            checking.Mistake(
+                "percent",
+                10.0,
+                "give the accuracy as a share between 0 and 1, not in percent.",
+            ),
+        ),
+        hint="Each digit has the requested class with some probability; "
+        "what is it when all ten classes are equally likely?",
+        name="label_blind_accuracy",
+    )
+
+
+# Command line.
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the parser of ``python -m gan_lessons.conditional``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_lessons.conditional",
+        description="Train and export a conditional DCGAN on MNIST.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train_parser = commands.add_parser(
+        "train", help="Train, resuming from the newest checkpoint in --out."
+    )
+    train_parser.add_argument(
+        "--out", required=True, help="Output folder; checkpoints go to OUT/checkpoints."
+    )
+    train_parser.add_argument(
+        "--steps", type=int, default=3000, help="Total training steps (default 3000)."
+    )
+    train_parser.add_argument(
+        "--width",
+        type=int,
+        default=32,
+        help="Channels of the generator's last hidden layer (default 32).",
+    )
+    train_parser.add_argument("--seed", type=int, default=0, help="Seed (default 0).")
+    train_parser.add_argument(
+        "--batch-size", type=int, default=64, help="Real images per step (default 64)."
+    )
+    train_parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=CHECKPOINT_EVERY,
+        help=f"Steps between checkpoints (default {CHECKPOINT_EVERY}).",
+    )
+    train_parser.add_argument(
+        "--mode-seeking-weight",
+        type=float,
+        default=MODE_SEEKING_WEIGHT,
+        help="Weight of the mode seeking term in the generator's loss; 0 turns "
+        f"it off (default {MODE_SEEKING_WEIGHT}).",
+    )
+    train_parser.add_argument(
+        "--data",
+        choices=data.SOURCES,
+        default="bundled",
+        help="MNIST source, as in gan_lessons.data.load_mnist (default bundled).",
+    )
+
+    export_parser = commands.add_parser(
+        "export", help="Write the generator of a run to an .npz file."
+    )
+    export_parser.add_argument(
+        "--checkpoint", required=True, help="The run's output folder."
+    )
+    export_parser.add_argument("--out", required=True, help="Output .npz file.")
+    export_parser.add_argument(
+        "--step", type=int, default=None, help="Step to export (default: newest)."
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line and returns the exit status."""
+    from gan_lessons.checkpoint import CheckpointError
+
+    arguments = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        if arguments.command == "train":
+            result = train(
+                arguments.out,
+                steps=arguments.steps,
+                width=arguments.width,
+                seed=arguments.seed,
+                batch_size=arguments.batch_size,
+                checkpoint_every=arguments.checkpoint_every,
+                mode_seeking_weight=arguments.mode_seeking_weight,
+                source=arguments.data,
+            )
+            history = result.history
+            if history:
+                print(
+                    f"step {int(result.state.step)}: discriminator loss "
+                    f"{history['discriminator_loss'][-1]:.3f}, generator loss "
+                    f"{history['generator_loss'][-1]:.3f}"
+                )
+            print(
+                f"Trained steps {result.start_step} to {int(result.state.step)} in "
+                f"{result.seconds:.0f} s; checkpoints in {Path(arguments.out)}"
+                "/checkpoints"
+            )
+        else:
+            path = export_generator(
+                arguments.checkpoint, arguments.out, step=arguments.step
+            )
+            print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
