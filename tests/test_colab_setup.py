@@ -15,6 +15,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -226,7 +227,10 @@ def test_cell_reports_install_that_does_not_import(colab, monkeypatch, capsys):
         ("1.26.4", "2.0", True),
         ("7.7.1", "7.7", False),
         ("0.10.2+cuda12", "0.10.2", False),
-        ("3.8.0rc1", "3.8", False),
+        ("3.8.0rc1", "3.8", True),
+        ("3.8.0.dev0", "3.8", True),
+        ("3.8.post1", "3.8", False),
+        ("3.9.0rc1", "3.8", False),
     ],
 )
 def test_cell_compares_versions(
@@ -243,6 +247,86 @@ def test_cell_compares_versions(
     _run_cell(sync_notebooks.setup_cell_source(settings))
     output = capsys.readouterr()
     assert ("Too old" in output.err) is too_old
+
+
+def test_cell_prints_conflicts_on_success(colab, monkeypatch, capsys):
+    conflicts = [
+        "ERROR: pip's dependency resolver does not currently take into account "
+        "all the packages that are installed.",
+        "tensorflow 2.19.0 requires numpy<2.2, but you have numpy 2.3.1 which is "
+        "incompatible.",
+    ]
+    stderr = "\n".join(conflicts) + "\n"
+    monkeypatch.setattr(subprocess, "run", _recording_pip(colab, stderr=stderr))
+    _run_cell()
+    output = capsys.readouterr()
+    assert "Installed gan-lessons." in output.out
+    for line in conflicts:
+        assert line in output.out
+
+
+def test_cell_without_pinned_packages(colab, monkeypatch, capsys):
+    def version(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(subprocess, "run", _recording_pip(colab, returncode=1))
+    _run_cell()
+    output = capsys.readouterr()
+    assert colab.constraints == [""]
+    assert f"Installing {REQUIREMENT} with pip.\n" in output.out
+    assert "keeping" not in output.out
+    assert "on purpose" not in output.err
+    assert "pip's output" not in output.err
+    assert f'%pip install "{REQUIREMENT}"' in output.err
+
+
+class FakeDistribution:
+    def __init__(self, name: str) -> None:
+        self.metadata = {"Name": name}
+
+
+@pytest.mark.parametrize(
+    ("plugins", "advice"),
+    [
+        (["jax-cuda12-plugin", "jax-cuda12-pjrt"], '-U "jax[cuda12]"'),
+        (["jax_cuda13_plugin"], '-U "jax[cuda13]"'),
+        (["jax-cuda12-pjrt", "jax-cuda13-pjrt"], '-U "jax[cuda13]"'),
+        (["libtpu"], '-U "jax[tpu]"'),
+    ],
+)
+def test_cell_advises_plugin_upgrade(colab, monkeypatch, capsys, plugins, advice):
+    distributions = [FakeDistribution(name) for name in ["numpy", *plugins]]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: distributions)
+    monkeypatch.setattr(subprocess, "run", _recording_pip(colab, returncode=1))
+    _run_cell()
+    output = capsys.readouterr()
+    assert f'%pip install {advice} "{REQUIREMENT}"' in output.err
+
+
+def test_cell_advises_plain_install_on_cpu(colab, monkeypatch, capsys):
+    distributions = [FakeDistribution("numpy"), FakeDistribution("jax")]
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: distributions)
+    monkeypatch.setattr(subprocess, "run", _recording_pip(colab, returncode=1))
+    _run_cell()
+    output = capsys.readouterr()
+    assert f'    %pip install "{REQUIREMENT}"' in output.err
+    assert "cuda" not in output.err
+
+
+def test_minimum_versions_match_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    expected = {}
+    for dependency in pyproject["project"]["dependencies"]:
+        name, _, version = dependency.partition(">=")
+        if name.strip().lower() in PINNED:
+            expected[name.strip().lower()] = version.strip()
+    # jaxlib has no entry, because jax requires its matching jaxlib.
+    assert set(expected) == {"jax", "numpy", "matplotlib", "ipywidgets"}
+    assert SETTINGS.minimum_versions == expected
+    for name, version in expected.items():
+        assert f'"{name}": "{version}"' in SOURCE
+    assert "jupyter" not in SOURCE
 
 
 # The real pip, offline: --dry-run --no-index resolves against the packages

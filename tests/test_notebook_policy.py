@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
 import types
@@ -205,35 +206,6 @@ def test_check_detects_edited_pair(tmp_path: Path, capsys):
     )
 
 
-def test_sync_takes_edits_from_newer_pair(tmp_path: Path, capsys):
-    path = _make_project(tmp_path, "https://github.com/example/demo")
-    assert _run(tmp_path) == 0
-    ids = [cell.id for cell in nbformat.read(path, as_version=4).cells]
-    pair = tmp_path / "notebooks" / "py" / "01_demo.py"
-    pair.write_text(pair.read_text().replace("print(math.pi)", "print(math.e)"))
-    later = path.stat().st_mtime + 10
-    os.utime(pair, (later, later))
-
-    assert _run(tmp_path) == 0
-    notebook = nbformat.read(path, as_version=4)
-    assert notebook.cells[3].source == "import math\n\nprint(math.e)"
-    assert [cell.id for cell in notebook.cells] == ids
-    assert _run(tmp_path, "--check") == 0
-
-
-def test_sync_keeps_notebook_when_it_is_newer(tmp_path: Path, capsys):
-    path = _make_project(tmp_path, "https://github.com/example/demo")
-    assert _run(tmp_path) == 0
-    pair = tmp_path / "notebooks" / "py" / "01_demo.py"
-    pair.write_text(pair.read_text().replace("print(math.pi)", "print(math.e)"))
-    earlier = path.stat().st_mtime - 10
-    os.utime(pair, (earlier, earlier))
-
-    assert _run(tmp_path) == 0
-    assert "print(math.pi)" in pair.read_text()
-    assert "print(math.pi)" in nbformat.read(path, as_version=4).cells[3].source
-
-
 def test_rejects_non_github_repository(tmp_path: Path):
     _make_project(tmp_path, "https://gitlab.com/example/demo")
     with pytest.raises(ValueError, match="gitlab.com/example/demo.*not a GitHub"):
@@ -254,5 +226,311 @@ def test_rejects_notebook_without_code(tmp_path: Path, capsys):
     notebook = nbformat.read(path, as_version=4)
     notebook.cells = [cell for cell in notebook.cells if cell.cell_type != "code"]
     nbformat.write(notebook, path)
-    with pytest.raises(ValueError, match="01_demo.ipynb has no code cell"):
-        _run(tmp_path)
+    assert _run(tmp_path) == 2
+    assert "01_demo.ipynb has no code cell" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "repository",
+    [
+        "https://github.com/me/..",
+        "https://github.com/me/.",
+        "https://github.com/-me/demo",
+        "https://github.com/me/demo/tree/main",
+        "https://gitlab.com/example/demo",
+    ],
+)
+def test_bad_repository_prints_message(tmp_path: Path, capsys, repository):
+    _make_project(tmp_path, repository)
+    assert _run(tmp_path) == 2
+    output = capsys.readouterr()
+    assert "not a GitHub address of the form https://github.com/OWNER/NAME" in (
+        output.err
+    )
+    assert "Traceback" not in output.err
+
+
+def test_pair_argument_names_notebook(tmp_path: Path, capsys):
+    _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    capsys.readouterr()
+    pair = tmp_path / "notebooks" / "py" / "01_demo.py"
+    assert _run(tmp_path, str(pair)) == 2
+    error = capsys.readouterr().err
+    assert "is a jupytext pair; pass its notebook instead" in error
+    assert error.endswith("pass its notebook instead: notebooks/01_demo.ipynb\n")
+
+
+def test_check_names_stored_outputs(tmp_path: Path, capsys):
+    path = _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.execution_count = 1
+            cell.outputs = [nbformat.v4.new_output("stream", text="ok\n")]
+    nbformat.write(notebook, path)
+    capsys.readouterr()
+    assert _run(tmp_path, "--check") == 1
+    output = capsys.readouterr().out
+    assert "notebooks/01_demo.ipynb: has stored outputs" in output
+    assert "jupyter nbconvert --clear-output --inplace notebooks/01_demo.ipynb" in (
+        output
+    )
+    assert "badge" not in output
+    assert "Run: python scripts/sync_notebooks.py" not in output
+
+
+def test_check_names_orphaned_pair(tmp_path: Path, capsys):
+    _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    old = tmp_path / "notebooks" / "py" / "00_old.py"
+    old.write_text("# %%\nprint(1)\n")
+    capsys.readouterr()
+    assert _run(tmp_path, "--check") == 1
+    output = capsys.readouterr().out
+    assert "git rm notebooks/py/00_old.py" in output
+    assert "Run: python scripts/sync_notebooks.py" not in output
+    assert _run(tmp_path) == 1
+    assert "git rm notebooks/py/00_old.py" in capsys.readouterr().out
+    assert old.exists()
+
+
+def test_check_names_non_lesson_notebook(tmp_path: Path, capsys):
+    _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    nbformat.write(
+        nbformat.v4.new_notebook(), tmp_path / "notebooks" / "Untitled.ipynb"
+    )
+    capsys.readouterr()
+    assert _run(tmp_path, "--check") == 1
+    output = capsys.readouterr().out
+    assert "notebooks/Untitled.ipynb: not a lesson" in output
+    assert "NN_name.ipynb" in output
+    assert not (tmp_path / "notebooks" / "py" / "Untitled.py").exists()
+
+
+def test_sync_upgrades_nbformat_4_4(tmp_path: Path, capsys):
+    path = _make_project(tmp_path, "https://github.com/example/demo")
+    notebook = json.loads(path.read_text())
+    notebook["nbformat_minor"] = 4
+    for cell in notebook["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(notebook))
+    assert _run(tmp_path) == 0
+    upgraded = nbformat.read(path, as_version=4)
+    assert upgraded.nbformat_minor == 5
+    ids = [cell.get("id") for cell in upgraded.cells]
+    assert all(ids)
+    assert len(set(ids)) == len(ids)
+    nbformat.validate(upgraded)
+    assert _run(tmp_path, "--check") == 0
+
+
+def test_check_names_nbformat_4_4(tmp_path: Path, capsys):
+    path = _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    notebook = json.loads(path.read_text())
+    notebook["nbformat_minor"] = 4
+    for cell in notebook["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(notebook))
+    capsys.readouterr()
+    assert _run(tmp_path, "--check") == 1
+    assert "nbformat 4.4 without cell ids" in capsys.readouterr().out
+
+
+# Which side of a differing pair the script keeps, in temporary git
+# repositories. Modification times are set against the expected side, so a
+# test fails if the script goes by them.
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-C",
+            str(root),
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _commit(root: Path, message: str) -> None:
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", message)
+
+
+def _synced_repository(root: Path) -> tuple[Path, Path]:
+    """Returns the lesson and pair of a synced demo project in a new repository."""
+    path = _make_project(root, "https://github.com/example/demo")
+    assert _run(root) == 0
+    _git(root, "init", "-q")
+    _commit(root, "Add demo lesson")
+    return path, root / "notebooks" / "py" / "01_demo.py"
+
+
+def _edit_pair(pair: Path) -> None:
+    pair.write_text(pair.read_text().replace("print(math.pi)", "print(math.e)"))
+
+
+def _edit_notebook(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[-1].source = "The number above is tau / 2."
+    nbformat.write(notebook, path)
+
+
+def _make_newer(path: Path, than: Path) -> None:
+    later = than.stat().st_mtime + 10
+    os.utime(path, (later, later))
+
+
+def _lesson_sources(path: Path) -> list[str]:
+    return [cell.source for cell in nbformat.read(path, as_version=4).cells]
+
+
+def test_pair_edit_survives_touched_notebook(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    ids = [cell.id for cell in nbformat.read(path, as_version=4).cells]
+    _edit_pair(pair)
+    _make_newer(path, than=pair)
+    capsys.readouterr()
+
+    assert _run(tmp_path, "--check") == 1
+    assert "a sync keeps notebooks/py/01_demo.py" in capsys.readouterr().out
+    assert _run(tmp_path) == 0
+    output = capsys.readouterr().out
+    assert "notebooks/01_demo.ipynb: updated from notebooks/py/01_demo.py" in output
+    assert "only the pair changed" in output
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.cells[3].source == "import math\n\nprint(math.e)"
+    assert [cell.id for cell in notebook.cells] == ids
+    assert notebook.cells[2].metadata["cellView"] == "form"
+    assert _run(tmp_path, "--check") == 0
+
+
+def test_notebook_edit_survives_newer_pair(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _make_newer(pair, than=path)
+    capsys.readouterr()
+
+    assert _run(tmp_path) == 0
+    output = capsys.readouterr().out
+    assert "notebooks/py/01_demo.py: updated from notebooks/01_demo.ipynb" in output
+    assert "tau / 2" in pair.read_text()
+    assert _lesson_sources(path)[-1] == "The number above is tau / 2."
+
+
+def test_committed_notebook_edit_survives_clone(tmp_path: Path, capsys):
+    # A commit changed only the notebook, and a clone wrote the pair last.
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _commit(tmp_path, "Edit the notebook only")
+    _make_newer(pair, than=path)
+    capsys.readouterr()
+
+    assert _run(tmp_path) == 0
+    assert "the notebook was committed after the pair" in capsys.readouterr().out
+    assert "tau / 2" in pair.read_text()
+    assert _lesson_sources(path)[-1] == "The number above is tau / 2."
+
+
+def test_committed_pair_edit_survives_clone(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_pair(pair)
+    _commit(tmp_path, "Edit the pair only")
+    _make_newer(path, than=pair)
+    capsys.readouterr()
+
+    assert _run(tmp_path) == 0
+    assert "the pair was committed after the notebook" in capsys.readouterr().out
+    assert "print(math.e)" in _lesson_sources(path)[3]
+
+
+def _assert_conflict(root: Path, path: Path, pair: Path, capsys, reason: str):
+    before = (path.read_bytes(), pair.read_bytes())
+    capsys.readouterr()
+    assert _run(root) == 2
+    error = capsys.readouterr().err
+    assert "notebooks/01_demo.ipynb and notebooks/py/01_demo.py differ" in error
+    assert reason in error
+    assert "--from-notebook" in error
+    assert "--from-pair" in error
+    assert (path.read_bytes(), pair.read_bytes()) == before
+    assert _run(root, "--check") == 1
+    assert "--from-pair" in capsys.readouterr().out
+
+
+def test_both_edited_stops_sync(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _edit_pair(pair)
+    _assert_conflict(tmp_path, path, pair, capsys, "both changed since the last")
+
+
+def test_both_in_one_commit_stops_sync(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _edit_pair(pair)
+    _commit(tmp_path, "Edit both files differently")
+    _assert_conflict(tmp_path, path, pair, capsys, "in the same commit")
+
+
+def test_from_pair_resolves_conflict(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _edit_pair(pair)
+    assert _run(tmp_path, "--from-pair") == 0
+    sources = _lesson_sources(path)
+    assert "print(math.e)" in sources[3]
+    assert sources[-1] == "The number above is pi."
+    assert "--from-pair was given" in capsys.readouterr().out
+
+
+def test_from_notebook_resolves_conflict(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _edit_notebook(path)
+    _edit_pair(pair)
+    assert _run(tmp_path, "--from-notebook") == 0
+    assert "print(math.pi)" in pair.read_text()
+    assert "tau / 2" in pair.read_text()
+
+
+def test_without_git_notebook_is_source(tmp_path: Path, capsys):
+    path = _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    pair = tmp_path / "notebooks" / "py" / "01_demo.py"
+    _edit_pair(pair)
+    _make_newer(pair, than=path)
+    capsys.readouterr()
+    assert _run(tmp_path) == 0
+    assert "git does not track both files" in capsys.readouterr().out
+    assert "print(math.pi)" in pair.read_text()
+
+
+def test_without_git_from_pair_takes_pair(tmp_path: Path, capsys):
+    path = _make_project(tmp_path, "https://github.com/example/demo")
+    assert _run(tmp_path) == 0
+    pair = tmp_path / "notebooks" / "py" / "01_demo.py"
+    _edit_pair(pair)
+    assert _run(tmp_path, "--from-pair") == 0
+    assert "print(math.e)" in _lesson_sources(path)[3]
+
+
+def test_untracked_pair_notebook_is_source(tmp_path: Path, capsys):
+    path, pair = _synced_repository(tmp_path)
+    _git(tmp_path, "rm", "-q", "--cached", "notebooks/py/01_demo.py")
+    _edit_pair(pair)
+    capsys.readouterr()
+    assert _run(tmp_path) == 0
+    assert "git does not track both files" in capsys.readouterr().out
+    assert "print(math.pi)" in pair.read_text()

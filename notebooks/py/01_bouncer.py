@@ -84,7 +84,10 @@ def _set_up_colab() -> None:
     kept = ", ".join(f"{name} {version}" for name, version in installed.items())
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as file:
         file.writelines(f"{name}=={version}\n" for name, version in installed.items())
-    print(f"Installing {requirement} with pip, keeping Colab's {kept}.")
+    if kept:
+        print(f"Installing {requirement} with pip, keeping Colab's {kept}.")
+    else:
+        print(f"Installing {requirement} with pip.")
     try:
         result = subprocess.run(
             [
@@ -103,23 +106,56 @@ def _set_up_colab() -> None:
         )
     finally:
         os.remove(file.name)
+    pip_output = (result.stdout + result.stderr).strip().splitlines()
+    # pip reports conflicts with packages outside the request even when it
+    # succeeds, and --quiet does not hide them.
+    conflicts = [
+        line
+        for line in pip_output
+        if "dependency resolver" in line
+        or line.endswith(("which is incompatible.", "which is not installed."))
+    ]
     importlib.invalidate_caches()
     if result.returncode == 0 and importlib.util.find_spec("gan_lessons"):
         print("Installed gan-lessons.")
+        if conflicts:
+            print("pip reported conflicts with other preinstalled packages:")
+            print("\n".join("    " + line for line in conflicts))
         return
 
-    def release(version: str) -> tuple[int, ...]:
-        match = re.match(r"\d+(\.\d+)*", version)
-        numbers = [int(part) for part in match.group().split(".")] if match else []
+    def release(version: str) -> tuple:
+        # A pre-release such as 3.8.0rc1 sorts before 3.8, as in pip.
+        match = re.match(r"(\d+(?:\.\d+)*)(\.?(?:a|b|rc|dev)\d*)?", version)
+        if match is None:
+            return ((), 0)
+        numbers = [int(part) for part in match.group(1).split(".")]
         while numbers and numbers[-1] == 0:
             numbers.pop()
-        return tuple(numbers)
+        return (tuple(numbers), 0 if match.group(2) else 1)
 
     too_old = [
         f"{name} {installed[name]} (gan-lessons needs {name}>={minimum})"
         for name, minimum in minimum_versions.items()
         if name in installed and release(installed[name]) < release(minimum)
     ]
+    # jax finds a GPU or TPU through a plugin package, which must be upgraded
+    # together with jax and jaxlib, or jax falls back to the CPU.
+    names = {
+        re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
+        for dist in importlib.metadata.distributions()
+    }
+    cuda = [
+        match.group(1)
+        for name in names
+        if (match := re.fullmatch(r"jax-cuda(\d+)-(?:plugin|pjrt)", name))
+    ]
+    if cuda:
+        jax = f"jax[cuda{max(cuda, key=int)}]"
+        pip_command = f'%pip install -U "{jax}" "{requirement}"'
+    elif "libtpu" in names:
+        pip_command = f'%pip install -U "jax[tpu]" "{requirement}"'
+    else:
+        pip_command = f'%pip install "{requirement}"'
     if result.returncode == 0:
         failure = "pip succeeded, but gan_lessons still does not import."
     else:
@@ -128,18 +164,21 @@ def _set_up_colab() -> None:
         cause = "Too old in this Colab runtime: " + "; ".join(too_old) + "."
     else:
         cause = "None of them is older than gan-lessons needs; see pip's output."
-    pip_output = (result.stdout + result.stderr).strip().splitlines()[-20:]
-    message = [
-        f"Installing {requirement} failed: {failure}",
-        f"This cell kept Colab's {kept} on purpose, because replacing them in a",
-        "running session breaks the preinstalled packages built against them.",
-        cause,
-        "To upgrade them anyway, run this in a new cell:",
-        f'    %pip install "{requirement}"',
+    message = [f"Installing {requirement} failed: {failure}"]
+    if kept:
+        message += [
+            f"This cell kept Colab's {kept} on purpose, because replacing them in a",
+            "running session breaks the preinstalled packages built against them.",
+            cause,
+        ]
+    message += [
+        "To install it without these constraints, run this in a new cell:",
+        f"    {pip_command}",
         "then choose Runtime > Restart session and run the lesson from the top.",
-        "The last lines of pip's output:",
-        *("    " + line for line in pip_output),
     ]
+    if pip_output:
+        message.append("The last lines of pip's output:")
+        message += ["    " + line for line in pip_output[-20:]]
     print("\n".join(message), file=sys.stderr)
 
 
