@@ -11,6 +11,11 @@ for by name.
 ``window.jupyterapp``, which JupyterLab exposes when it is started with
 ``--LabApp.expose_app_in_browser=True``. The image helpers at the end turn
 screenshots into NumPy arrays and compare them.
+
+``STOP_SIGNALS`` turns SIGINT and SIGTERM into ``KeyboardInterrupt`` while
+the browser tests run. The default action of SIGTERM, which CI runners and
+``timeout`` send, ends Python without fixture teardown and so would leave the
+server and its kernels running.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +53,11 @@ DEFAULT_CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS_ENV = "GAN_LESSONS_BROWSER_ARTIFACTS"
 DEFAULT_ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
+# Environment variable that makes a missing browser fail the tests instead
+# of skipping them. The values in CI_OFF_VALUES, any case, count as unset.
+CI_ENV = "CI"
+CI_OFF_VALUES = ("", "0", "false", "no", "off")
+
 INSTALL_HINT = (
     "Install Chromium with `apt-get install --no-install-recommends chromium` "
     "(or set GAN_LESSONS_CHROMIUM to a Chromium executable) and Playwright with "
@@ -59,6 +70,8 @@ KERNEL_START_TIMEOUT = 180
 # Seconds for a clean shutdown through the REST API before the process group
 # is terminated.
 SERVER_STOP_TIMEOUT = 30
+# Seconds that a terminated process gets to exit before SIGKILL.
+KILL_GRACE_TIMEOUT = 10
 
 # JupyterLab settings written for the test server. Without windowing, every
 # cell stays in the DOM, so the error check also reads cells outside the
@@ -99,18 +112,35 @@ def missing_browser_reason() -> str | None:
     )
 
 
+def ci_is_set() -> bool:
+    """Returns whether the environment variable ``CI`` is set to an on value.
+
+    Unset, empty, ``0``, ``false``, ``no`` and ``off`` (any case) are off.
+    Every other value is on, such as the ``CI=true`` that CI services set.
+    """
+    return os.environ.get(CI_ENV, "").strip().lower() not in CI_OFF_VALUES
+
+
 def require_browser() -> str:
     """Returns the Chromium path, or skips the test without the browser.
 
     The test skips when Chromium or Playwright is missing. With the
-    environment variable ``CI`` set, the test fails instead of skipping, so a
-    CI machine without the browser cannot pass silently.
+    environment variable ``CI`` set (see ``ci_is_set``), the test fails
+    instead of skipping, so a CI machine without the browser cannot pass
+    silently.
     """
     reason = missing_browser_reason()
     if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set, so the browser tests must run. {reason}")
-        pytest.skip(reason)
+        if ci_is_set():
+            ci_value = os.environ[CI_ENV]
+            pytest.fail(
+                f"CI is set to {ci_value!r}, so the browser tests must run. Set CI "
+                f"to 0 or false to let them skip. {reason}"
+            )
+        pytest.skip(
+            f"{reason} Set CI (to any value but 0, false, no or off) to fail "
+            "instead of skipping."
+        )
     return chromium_path()
 
 
@@ -119,6 +149,85 @@ def artifacts_dir() -> Path:
     folder = Path(os.environ.get(ARTIFACTS_ENV) or DEFAULT_ARTIFACTS)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def remove_artifacts(folder: Path, names: Iterable[str]) -> None:
+    """Deletes the files ``names`` in ``folder`` that exist, and nothing else.
+
+    A test calls this before it writes its artefacts, so a failed run cannot
+    leave an older run's screenshot beside its own.
+    """
+    for name in names:
+        if Path(name).name != name:
+            raise ValueError(f"artefact name {name!r} is a path; expected a file name.")
+        (folder / name).unlink(missing_ok=True)
+
+
+# Stop signals.
+
+
+class StopSignalGuard:
+    """Turns SIGINT and SIGTERM into ``KeyboardInterrupt`` and records them.
+
+    Python ends at once on SIGTERM by default, so no fixture teardown runs.
+    With the guard installed, the first signal raises ``KeyboardInterrupt``
+    and the teardown stops the server. Inside ``shielded()``, signals are
+    only recorded, so a second signal cannot cut the server's shutdown short.
+    A Ctrl-C in a terminal also ends the Playwright driver, which is in
+    pytest's process group, so ``exit_if_stopped`` ends the session instead
+    of running more browser tests.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self._previous: dict[int, object] = {}
+        self._shield_depth = 0
+
+    def install(self) -> None:
+        """Installs the handler for SIGINT and SIGTERM in the main thread.
+
+        A signal that the process ignores, as SIGINT in a job started under
+        ``nohup`` or in the background, stays ignored. Outside the main
+        thread, where Python cannot set handlers, nothing changes.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if sig in self._previous or signal.getsignal(sig) is signal.SIG_IGN:
+                continue
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        """Restores the handlers that ``install`` replaced."""
+        while self._previous:
+            sig, handler = self._previous.popitem()
+            signal.signal(sig, handler)
+
+    @contextlib.contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Records stop signals without raising for the duration of the block."""
+        self._shield_depth += 1
+        try:
+            yield
+        finally:
+            self._shield_depth -= 1
+
+    def exit_if_stopped(self) -> None:
+        """Ends the pytest session if a stop signal was received."""
+        if self.received:
+            pytest.exit(
+                f"Interrupted by {self.received[0]}: the browser tests stopped, "
+                "and the remaining tests did not run."
+            )
+
+    def _handle(self, signum: int, frame) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if not self._shield_depth:
+            raise KeyboardInterrupt(f"{name} received")
+
+
+STOP_SIGNALS = StopSignalGuard()
 
 
 # The JupyterLab server.
@@ -199,9 +308,9 @@ def lab_server(
         env: Environment of the server, which its kernels inherit.
         log_path: File that receives the server's output.
 
-    The server and its kernels stop when the block ends, also on an error:
-    first through ``POST /api/shutdown``, then by SIGTERM and SIGKILL to the
-    server's process group.
+    The server and its kernels stop when the block ends, also on an error;
+    see ``_stop_server``. On Linux the server also gets SIGTERM when the
+    pytest process dies, even by SIGKILL, and then shuts its kernels down.
     """
     folders = write_jupyter_home(home)
     env = dict(env)
@@ -238,6 +347,7 @@ def lab_server(
         # Containers and CI machines often run as root, which the server
         # rejects without this flag.
         command.append("--allow-root")
+    command = with_parent_death_signal(command)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command,
@@ -245,8 +355,9 @@ def lab_server(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-            # A group of its own, so the server and its kernels can be stopped
-            # together without touching other processes.
+            # A session of its own, so a Ctrl-C in pytest's terminal does not
+            # reach the server, and its group can be stopped without touching
+            # other processes. Kernels start in sessions of their own.
             start_new_session=True,
         )
         server = LabServer(process, f"http://127.0.0.1:{port}", token, root_dir)
@@ -254,7 +365,112 @@ def lab_server(
             _wait_until_serving(server, log_path)
             yield server
         finally:
-            _stop_server(server)
+            with STOP_SIGNALS.shielded():
+                _stop_server(server)
+
+
+# Runs argv[2:] with SIGTERM as its parent-death signal (Linux prctl
+# PR_SET_PDEATHSIG = 1), which execv keeps. argv[1] is the expected parent
+# PID, and checking it catches a parent that died before prctl ran.
+_PARENT_DEATH_EXEC = """
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:
+    sys.exit(f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(ctypes.get_errno())}")
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("the parent process exited before the command started")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def with_parent_death_signal(command: list[str]) -> list[str]:
+    """Returns ``command`` wrapped so that it gets SIGTERM when pytest dies.
+
+    ``command[0]`` must be an absolute path. The wrapper execs the command,
+    so the PID stays the same. The signal is sent when the thread that
+    started the process exits, so start it from the main thread. Outside
+    Linux the command is returned unchanged.
+    """
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-c", _PARENT_DEATH_EXEC, str(os.getpid()), *command]
+
+
+def _process_start_time(pid: int) -> int | None:
+    """Returns the start time of process ``pid`` in clock ticks, or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name, field 2, may contain spaces and parentheses, so the
+    # fields are counted from its closing parenthesis. Start time is field 22.
+    return int(stat[stat.rindex(")") + 2 :].split()[19])
+
+
+def descendant_processes(pid: int) -> dict[int, int]:
+    """Returns the processes below ``pid`` in the process tree, from ``/proc``.
+
+    Maps each PID to its start time, so a caller can tell a PID that was
+    reused since. Jupyter starts each kernel in a session of its own, so
+    the kernels are outside the server's process group but below it here.
+    Returns an empty dict where ``/proc`` is missing.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: dict[int, int] = {}
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        start_time = _process_start_time(child)
+        if start_time is None or child in found:
+            continue
+        found[child] = start_time
+        pending.extend(children.get(child, []))
+    return found
+
+
+def kill_processes(processes: dict[int, int], timeout_s: float) -> list[int]:
+    """Stops the processes of ``descendant_processes`` that still run.
+
+    Sends SIGTERM, then SIGKILL to those still running after ``timeout_s``.
+    A PID whose start time changed belongs to another process and is left
+    alone. Returns the PIDs that received a signal.
+    """
+
+    def running() -> list[int]:
+        return [
+            pid
+            for pid, start_time in processes.items()
+            if _process_start_time(pid) == start_time and not _is_zombie(pid)
+        ]
+
+    signalled = running()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        remaining = running()
+        for pid in remaining:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while remaining and time.monotonic() < deadline:
+            time.sleep(0.1)
+            remaining = running()
+        if not remaining:
+            break
+    return signalled
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
 
 
 def _wait_until_serving(server: LabServer, log_path: Path) -> None:
@@ -279,23 +495,61 @@ def _wait_until_serving(server: LabServer, log_path: Path) -> None:
 
 
 def _stop_server(server: LabServer) -> None:
+    """Stops the server and every kernel it started.
+
+    First each kernel through ``DELETE /api/kernels/<id>``, then the server
+    through ``POST /api/shutdown``. Then SIGTERM, and SIGKILL after a grace
+    period, go to the server's process group and to the processes found
+    below the server in ``/proc`` before it exited. Jupyter starts each
+    kernel in a session of its own, so only the second reaches kernels.
+    """
     process = server.process
+    kernels = descendant_processes(process.pid)
     if process.poll() is None:
+        with contextlib.suppress(
+            urllib.error.URLError, ConnectionError, TimeoutError, ValueError
+        ):
+            for kernel in json.loads(server.request("/api/kernels")):
+                server.request(f"/api/kernels/{kernel['id']}", method="DELETE")
         with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-            # Shuts down every kernel, then the server.
             server.request("/api/shutdown", method="POST")
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(SERVER_STOP_TIMEOUT)
-    # Kernels that outlived the server are in its process group.
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             break
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(10)
+            process.wait(KILL_GRACE_TIMEOUT)
     if process.poll() is None:
         process.wait()
+    kill_processes(kernels, KILL_GRACE_TIMEOUT)
+
+
+def exit_if_browser_lost(browser) -> None:
+    """Ends the pytest session if Chromium or the Playwright driver has exited.
+
+    A Ctrl-C in a terminal sends SIGINT to the whole process group, which
+    ends the driver also where pytest ignores SIGINT, as in a background job.
+    Every later browser test would then fail with ``TargetClosedError``.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    reason = None
+    if not browser.is_connected():
+        reason = "Chromium is disconnected"
+    else:
+        # A round trip to the driver and the browser.
+        try:
+            browser.new_context().close()
+        except PlaywrightError as error:
+            reason = f"a new browser context failed: {error}"
+    if reason is not None:
+        pytest.exit(
+            f"Interrupted: {reason}. Chromium or the Playwright driver has exited, "
+            "as after a Ctrl-C, so the remaining tests did not run."
+        )
 
 
 # Driving a notebook in the page.
