@@ -45,6 +45,7 @@ from numpy.typing import ArrayLike
 from gan_lessons import checking, config, data, models, plotting, train
 from gan_lessons.config import ModelConfig, TrainConfig
 from gan_lessons.layers import _transpose_pads
+from gan_lessons.widgets import display_widget_with_png
 
 # Slider ranges of ``OverlapExplorer``.
 MAX_KERNEL_SIZE = 8
@@ -566,19 +567,23 @@ class OverlapExplorer:
         self.status.value = describe_overlap(kernel_size, stride)
 
     def show(self, mode: str = "both") -> None:
-        """Displays the starting figure as PNG, the widgets, or both.
+        """Displays the widgets with a PNG of the starting figure, or either.
 
         Args:
-            mode: ``"both"``, ``"interactive"`` (the widgets only) or
-                ``"static"`` (the PNG only).
+            mode: ``"both"`` (one output with the widgets and a PNG of
+                the figure, see ``display_widget_with_png``),
+                ``"interactive"`` (the widgets only) or ``"static"`` (the PNG
+                only).
         """
         if mode not in ("both", "interactive", "static"):
             raise ValueError(
                 f"mode={mode!r}; expected 'both', 'interactive' or 'static'."
             )
-        if mode in ("both", "static"):
+        if mode == "both":
+            display_widget_with_png(self.widget, self.png)
+        elif mode == "static":
             ipython_display.display(ipython_display.Image(data=self.png))
-        if mode in ("both", "interactive"):
+        else:
             ipython_display.display(self.widget)
 
     def close(self) -> None:

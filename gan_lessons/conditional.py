@@ -28,11 +28,10 @@ interruption, ``export_generator`` writes a small ``.npz`` generator file and
     python -m gan_lessons.conditional export --checkpoint runs/conditional \\
         --out gan_lessons/assets/generator_conditional_mnist.npz
 
-The second half of the module measures whether each label produces its digit
-(classifier accuracy by requested label, the confusion matrix, Fréchet
-distances per class), draws a digit explorer widget and checks the lesson's
-exercises. Images are float32 NHWC ``(batch, 32, 32, 1)`` in [-1, 1] and
-labels are int32 ``(batch,)`` in ``0..num_classes - 1``.
+:mod:`gan_lessons.conditional_lesson` measures whether each label produces its
+digit, draws the lesson's figures and digit explorer and checks its exercises.
+Images are float32 NHWC ``(batch, 32, 32, 1)`` in [-1, 1] and labels are
+int32 ``(batch,)`` in ``0..num_classes - 1``.
 """
 
 from __future__ import annotations
@@ -46,34 +45,21 @@ import os
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 from numpy.typing import ArrayLike
 
-from gan_lessons import (
-    __version__,
-    checking,
-    classifier,
-    data,
-    losses,
-    metrics,
-    pretrained,
-)
-from gan_lessons import widgets as playgrounds
+from gan_lessons import __version__, data, losses, pretrained
 from gan_lessons.config import ModelConfig, TrainConfig, model_preset, train_preset
 from gan_lessons.models import Discriminator, Generator, sample_latent
-from gan_lessons.train import TrainState, make_optimizer
+from gan_lessons.train import GAN, TrainState, apply_optimizer, step_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +113,8 @@ class ConditionalGenerator(nnx.Module):
         embedding_dim: int = EMBEDDING_DIM,
         rngs: nnx.Rngs,
     ):
-        _check_positive_int("num_classes", num_classes)
-        _check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("num_classes", num_classes)
+        check_positive_int("embedding_dim", embedding_dim)
         self.config = config
         self.num_classes = num_classes
         # N(0, 1) entries give the embedding the same scale as the latent prior.
@@ -175,7 +161,7 @@ class ProjectionDiscriminator(Discriminator):
     def __init__(
         self, config: ModelConfig, *, num_classes: int = NUM_CLASSES, rngs: nnx.Rngs
     ):
-        _check_positive_int("num_classes", num_classes)
+        check_positive_int("num_classes", num_classes)
         super().__init__(config, rngs=rngs)
         self.num_classes = num_classes
         feature_dim = 4 * 4 * config.discriminator_features[-1]
@@ -229,7 +215,8 @@ def _check_label_shape(labels: jax.Array, batch: int) -> None:
         )
 
 
-def _check_positive_int(name: str, value: Any) -> None:
+def check_positive_int(name: str, value: Any) -> None:
+    """Raises ``ValueError`` unless ``value`` is an int above 0 (bool is not)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name}={value!r} must be a positive integer.")
 
@@ -259,14 +246,17 @@ def check_labels(labels: ArrayLike, num_classes: int, batch: int) -> np.ndarray:
 # Training step.
 
 
-class ConditionalGAN:
+class ConditionalGAN(GAN):
     """A conditional generator and discriminator with their jit-compiled steps.
 
-    Like ``train.GAN``, the object holds only static structure and every
-    array is in a ``TrainState``, so ``checkpoint.Checkpointer`` saves and
-    restores it. Step ``s`` draws its latent vectors and the labels of its
-    generated batch from ``fold_in(key, s)``, so a resumed run repeats an
-    uninterrupted one.
+    A ``train.GAN`` whose networks also take the labels, so initialisation,
+    ``generator``, ``discriminator``, ``sample_latent`` and
+    ``set_learning_rates`` are those of ``train.GAN``. Every array is in a
+    ``TrainState``, so ``checkpoint.Checkpointer`` saves and restores it.
+    Step ``s`` draws its latent vectors and the labels of its generated batch
+    from ``fold_in(key, s)``, so a resumed run repeats an uninterrupted one.
+    The step trains the cross-entropy objective of ``losses.py`` on one
+    device, one step per call.
 
     Args:
         model_config: Architecture shared with the unconditional DCGAN.
@@ -286,29 +276,14 @@ class ConditionalGAN:
         embedding_dim: int = EMBEDDING_DIM,
         mode_seeking_weight: float = MODE_SEEKING_WEIGHT,
     ):
-        _check_positive_int("num_classes", num_classes)
-        _check_positive_int("embedding_dim", embedding_dim)
+        check_positive_int("num_classes", num_classes)
+        check_positive_int("embedding_dim", embedding_dim)
         _check_weight(mode_seeking_weight)
-        self.model_config = model_config
-        self.train_config = train_config
+        # The network constructors below read these, so they are set first.
         self.num_classes = num_classes
         self.embedding_dim = embedding_dim
         self.mode_seeking_weight = float(mode_seeking_weight)
-        generator = nnx.eval_shape(lambda: self._new_generator(nnx.Rngs(0)))
-        discriminator = nnx.eval_shape(lambda: self._new_discriminator(nnx.Rngs(0)))
-        self._generator_def = nnx.graphdef(generator)
-        self._discriminator_def = nnx.graphdef(discriminator)
-        tc = train_config
-        self.generator_optimizer = make_optimizer(
-            tc.generator_learning_rate, tc.beta1, tc.beta2
-        )
-        self.discriminator_optimizer = make_optimizer(
-            tc.discriminator_learning_rate, tc.beta1, tc.beta2
-        )
-        self._train_step = jax.jit(self._step)
-        self._init = jax.jit(self._init_impl)
-        self._generate = jax.jit(self._generate_impl)
-        self._discriminate = jax.jit(self._discriminate_impl)
+        super().__init__(model_config, train_config)
 
     @property
     def extra(self) -> dict[str, int]:
@@ -318,6 +293,24 @@ class ConditionalGAN:
             "embedding_dim": self.embedding_dim,
             "mode_seeking_weight": self.mode_seeking_weight,
         }
+
+    def _check_configs(
+        self, model_config: ModelConfig, train_config: TrainConfig
+    ) -> None:
+        # _step trains the cross-entropy objective with one discriminator
+        # update per step; other settings would be silently ignored.
+        if train_config.objective != losses.CROSS_ENTROPY:
+            raise ValueError(
+                f"objective={train_config.objective!r} is not supported by the "
+                "conditional GAN, which trains the cross-entropy objective; "
+                "use TrainConfig(objective='cross_entropy')."
+            )
+        if train_config.discriminator_steps != 1:
+            raise ValueError(
+                f"discriminator_steps={train_config.discriminator_steps!r} is "
+                "not supported by the conditional GAN, which updates both "
+                "networks at every step; use discriminator_steps=1."
+            )
 
     def _new_generator(self, rngs: nnx.Rngs) -> ConditionalGenerator:
         return ConditionalGenerator(
@@ -332,57 +325,7 @@ class ConditionalGAN:
             self.model_config, num_classes=self.num_classes, rngs=rngs
         )
 
-    def init(self, seed: int | None = None) -> TrainState:
-        """Initialises both networks and optimisers at step 0.
-
-        Args:
-            seed: Seed of the weights and of every later draw; ``None`` uses
-                the training configuration's seed.
-        """
-        seed = self.train_config.seed if seed is None else seed
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            raise ValueError(f"seed={seed!r} must be an integer in [0, 2**32).")
-        return self._init(np.uint32(seed))
-
-    def _init_impl(self, seed: jax.Array) -> TrainState:
-        generator = self._new_generator(nnx.Rngs(jax.random.key(seed)))
-        discriminator = self._new_discriminator(nnx.Rngs(jax.random.key(seed + 1)))
-        _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
-        _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
-        return TrainState(
-            step=jnp.zeros((), jnp.int32),
-            key=jax.random.key_data(jax.random.key(seed)),
-            generator_params=g_params,
-            generator_stats=g_stats,
-            discriminator_params=d_params,
-            discriminator_stats=d_stats,
-            generator_opt_state=self.generator_optimizer.init(g_params),
-            discriminator_opt_state=self.discriminator_optimizer.init(d_params),
-        )
-
-    def generator(self, state: TrainState) -> ConditionalGenerator:
-        """Returns a ``ConditionalGenerator`` holding copies of the state's arrays."""
-        return nnx.merge(
-            self._generator_def,
-            state.generator_params,
-            state.generator_stats,
-            copy=True,
-        )
-
-    def discriminator(self, state: TrainState) -> ProjectionDiscriminator:
-        """Returns a discriminator module holding copies of the state's arrays."""
-        return nnx.merge(
-            self._discriminator_def,
-            state.discriminator_params,
-            state.discriminator_stats,
-            copy=True,
-        )
-
-    def sample_latent(self, key: jax.Array, num: int) -> jax.Array:
-        """Draws ``num`` latent vectors from the configured prior."""
-        return sample_latent(key, num, self.model_config)
-
-    def train_step(
+    def train_step(  # type: ignore[override]
         self, state: TrainState, images: ArrayLike, labels: ArrayLike
     ) -> tuple[TrainState, dict[str, jax.Array]]:
         """Runs one training step; compiled on the first call only.
@@ -396,13 +339,23 @@ class ConditionalGAN:
         Returns:
             The new state and the scalar metrics of ``train.GAN.train_step``:
             ``discriminator_loss``, ``generator_loss``, ``d_real``, ``d_fake``,
-            ``discriminator_grad_norm`` and ``generator_grad_norm``.
+            ``discriminator_grad_norm`` and ``generator_grad_norm``, plus
+            ``mode_seeking_loss`` before its weight.
         """
         images = self._check_images(images)
         labels = check_labels(labels, self.num_classes, images.shape[0])
         return self._train_step(state, images, jnp.asarray(labels))
 
-    def generate(self, state: TrainState, z: ArrayLike, labels: ArrayLike) -> jax.Array:
+    def train_steps(self, state, batches, *, unroll=1):
+        """Raises ``NotImplementedError``, because every batch needs its labels."""
+        raise NotImplementedError(
+            "ConditionalGAN has no train_steps, because each batch needs its "
+            "labels. Call train_step(state, images, labels) once per batch."
+        )
+
+    def generate(  # type: ignore[override]
+        self, state: TrainState, z: ArrayLike, labels: ArrayLike
+    ) -> jax.Array:
         """Renders images ``(n, size, size, channels)`` of the given labels.
 
         Batch norm uses the running averages, so each image depends only on
@@ -414,7 +367,7 @@ class ConditionalGAN:
             state.generator_params, state.generator_stats, z, jnp.asarray(labels)
         )
 
-    def discriminate(
+    def discriminate(  # type: ignore[override]
         self, state: TrainState, images: ArrayLike, labels: ArrayLike
     ) -> jax.Array:
         """Returns discriminator logits ``(n,)`` with the running averages."""
@@ -449,22 +402,6 @@ class ConditionalGAN:
 
     # Pure functions behind the jitted ones.
 
-    def _apply_generator(self, params, stats, z, labels, *, train: bool):
-        model = nnx.merge(self._generator_def, params, stats, copy=True)
-        images = model(z, labels, train=train)
-        return images, nnx.state(model, nnx.BatchStat)
-
-    def _apply_discriminator(self, params, stats, images, labels, *, train: bool):
-        model = nnx.merge(self._discriminator_def, params, stats, copy=True)
-        logits = model(images, labels, train=train)
-        return logits, nnx.state(model, nnx.BatchStat)
-
-    def _generate_impl(self, params, stats, z, labels):
-        return self._apply_generator(params, stats, z, labels, train=False)[0]
-
-    def _discriminate_impl(self, params, stats, images, labels):
-        return self._apply_discriminator(params, stats, images, labels, train=False)[0]
-
     def _draw(self, key: jax.Array, batch_size: int):
         """Draws latent vectors and uniform labels whose two ends repeat.
 
@@ -480,23 +417,23 @@ class ConditionalGAN:
         )
         return z, jnp.concatenate([first, first[:pairs]])
 
-    def _step(self, state: TrainState, real: jax.Array, real_labels: jax.Array):
+    def _step(  # type: ignore[override]
+        self, state: TrainState, real: jax.Array, real_labels: jax.Array
+    ):
         tc = self.train_config
         batch_size = real.shape[0]
-        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-        keys = jax.random.split(step_key, tc.generator_steps)
+        _, keys = self._step_keys(state)
 
         # Generate once with uniformly drawn labels, keeping the VJP: the
         # discriminator trains on these images and the first generator update
         # backpropagates through them.
         z, fake_labels = self._draw(keys[0], batch_size)
-        generate = functools.partial(
-            self._apply_generator,
-            stats=state.generator_stats,
-            z=z,
-            labels=fake_labels,
-            train=True,
-        )
+
+        def generate(params):
+            return self._apply_generator(
+                params, state.generator_stats, z, fake_labels, train=True
+            )
+
         fake, pullback, g_stats = jax.vjp(
             generate, state.generator_params, has_aux=True
         )
@@ -518,10 +455,12 @@ class ConditionalGAN:
         (d_loss, (d_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(
             discriminator_objective, has_aux=True
         )(state.discriminator_params)
-        d_updates, d_opt_state = self.discriminator_optimizer.update(
-            d_grads, state.discriminator_opt_state, state.discriminator_params
+        d_params, d_opt_state = apply_optimizer(
+            self.discriminator_optimizer,
+            d_grads,
+            state.discriminator_opt_state,
+            state.discriminator_params,
         )
-        d_params = optax.apply_updates(state.discriminator_params, d_updates)
 
         # Update the generator through the updated discriminator, plus the
         # mode seeking term that rewards different images for different z.
@@ -538,11 +477,12 @@ class ConditionalGAN:
             generator_objective, has_aux=True
         )(fake, fake_labels, z)
         (g_grads,) = pullback(d_fake_images)
-        g_params = state.generator_params
-        g_updates, g_opt_state = self.generator_optimizer.update(
-            g_grads, state.generator_opt_state, g_params
+        g_params, g_opt_state = apply_optimizer(
+            self.generator_optimizer,
+            g_grads,
+            state.generator_opt_state,
+            state.generator_params,
         )
-        g_params = optax.apply_updates(g_params, g_updates)
 
         # Extra generator updates, each on fresh latent vectors and labels.
         for key in keys[1:]:
@@ -558,10 +498,9 @@ class ConditionalGAN:
             (_, ((g_loss, seeking), g_stats)), g_grads = jax.value_and_grad(
                 full_objective, has_aux=True
             )(g_params, g_stats)
-            g_updates, g_opt_state = self.generator_optimizer.update(
-                g_grads, g_opt_state, g_params
+            g_params, g_opt_state = apply_optimizer(
+                self.generator_optimizer, g_grads, g_opt_state, g_params
             )
-            g_params = optax.apply_updates(g_params, g_updates)
 
         new_state = TrainState(
             step=state.step + 1,
@@ -573,16 +512,10 @@ class ConditionalGAN:
             generator_opt_state=g_opt_state,
             discriminator_opt_state=d_opt_state,
         )
-        step_metrics = {
-            "discriminator_loss": d_loss,
-            "generator_loss": g_loss,
-            "mode_seeking_loss": seeking,
-            "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
-            "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
-            "discriminator_grad_norm": optax.tree.norm(d_grads),
-            "generator_grad_norm": optax.tree.norm(g_grads),
-        }
-        return new_state, step_metrics
+        metrics = step_metrics(
+            d_loss, g_loss, real_logits, fake_logits, d_grads, g_grads
+        )
+        return new_state, {**metrics, "mode_seeking_loss": seeking}
 
 
 def mode_seeking_loss(images: jax.Array, z: jax.Array) -> jax.Array:
@@ -686,7 +619,7 @@ def train(
 
     from gan_lessons.checkpoint import Checkpointer
 
-    _check_positive_int("checkpoint_every", checkpoint_every)
+    check_positive_int("checkpoint_every", checkpoint_every)
     started = time.perf_counter()
     gan = ConditionalGAN(
         model_preset("dcgan", width=width),
@@ -778,14 +711,7 @@ def restore(checkpoint_dir: str | os.PathLike, step: int | None = None):
     """
     from gan_lessons.checkpoint import Checkpointer, CheckpointError
 
-    folder = Path(checkpoint_dir)
-    if (folder / "checkpoints").is_dir():
-        folder = folder / "checkpoints"
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"Checkpoint folder {os.fspath(checkpoint_dir)!r} not found. Pass a "
-            "run's output folder, such as runs/conditional."
-        )
+    folder = pretrained.find_checkpoint_folder(checkpoint_dir, "runs/conditional")
     checkpointer = Checkpointer(folder)
     meta = checkpointer.read_meta(step)
     extra = meta.get("extra", {})
@@ -906,8 +832,8 @@ def _abstract_parts(model_config: ModelConfig, num_classes: int, embedding_dim: 
 
 def _weight_arrays(params: nnx.State, stats: nnx.State) -> dict[str, np.ndarray]:
     return {
-        **pretrained._flat_arrays(params, pretrained.PARAMS_PREFIX),
-        **pretrained._flat_arrays(stats, pretrained.STATS_PREFIX),
+        **pretrained.flatten_state(params, pretrained.PARAMS_PREFIX),
+        **pretrained.flatten_state(stats, pretrained.STATS_PREFIX),
     }
 
 
@@ -919,31 +845,8 @@ def _check_weights(
     where: Path,
 ) -> None:
     _, params, stats = _abstract_parts(model_config, num_classes, embedding_dim)
-    expected = {}
-    for prefix, state in (
-        (pretrained.PARAMS_PREFIX, params),
-        (pretrained.STATS_PREFIX, stats),
-    ):
-        for path, variable in nnx.to_flat_state(state):
-            value = variable.get_value()
-            name = prefix + "/".join(str(part) for part in path)
-            expected[name] = (tuple(value.shape), np.dtype(value.dtype))
-    problems = []
-    missing = sorted(expected.keys() - arrays.keys())
-    unexpected = sorted(arrays.keys() - expected.keys())
-    if missing:
-        problems.append(f"missing arrays {missing[:5]}")
-    if unexpected:
-        problems.append(f"unexpected arrays {unexpected[:5]}")
-    for name in sorted(expected.keys() & arrays.keys()):
-        shape, dtype = expected[name]
-        if arrays[name].shape != shape or arrays[name].dtype != dtype:
-            problems.append(
-                f"{name} is {arrays[name].dtype}{arrays[name].shape}, expected "
-                f"{dtype}{shape}"
-            )
-        elif not np.isfinite(arrays[name]).all():
-            problems.append(f"{name} contains NaN or infinite values")
+    expected = pretrained.expected_arrays(params, stats)
+    problems = pretrained.find_array_problems(arrays, expected)
     if problems:
         raise GeneratorFileError(
             f"The arrays of {where} do not match its model: "
@@ -981,15 +884,7 @@ def save_generator(
         step=np.asarray(int(state.step)),
         package_version=np.asarray(__version__),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("wb") as file:
-            np.savez_compressed(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    pretrained.write_npz(path, arrays)
     logger.info("Wrote conditional generator of step %d to %s", int(state.step), path)
     return path
 
@@ -1063,8 +958,8 @@ def load_generator(
     weights = {k: v for k, v in arrays.items() if k not in _METADATA_KEYS}
     _check_weights(weights, model_config, num_classes, embedding_dim, path)
     _, params, stats = _abstract_parts(model_config, num_classes, embedding_dim)
-    params = pretrained._filled(params, weights, pretrained.PARAMS_PREFIX)
-    stats = pretrained._filled(stats, weights, pretrained.STATS_PREFIX)
+    params = pretrained.fill_state(params, weights, pretrained.PARAMS_PREFIX)
+    stats = pretrained.fill_state(stats, weights, pretrained.STATS_PREFIX)
     step = arrays.get("step")
     return PretrainedConditionalGenerator(
         model_config,
@@ -1074,659 +969,6 @@ def load_generator(
         embedding_dim=embedding_dim,
         step=None if step is None else int(step),
         path=path,
-    )
-
-
-# Does each label produce its digit?
-
-
-def class_latents(
-    key: jax.Array, num_per_class: int, latent_dim: int, num_classes: int = NUM_CLASSES
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draws ``num_per_class`` N(0, 1) latent vectors for every label.
-
-    Returns:
-        ``(z, labels)``: float32 ``(num_classes * num_per_class, latent_dim)``
-        and int32 labels sorted by class, ``num_per_class`` of each.
-    """
-    _check_positive_int("num_per_class", num_per_class)
-    z = jax.random.normal(key, (num_classes * num_per_class, latent_dim))
-    labels = np.repeat(np.arange(num_classes, dtype=np.int32), num_per_class)
-    return np.asarray(z, np.float32), labels
-
-
-def confusion_matrix(
-    requested: ArrayLike, predicted: ArrayLike, num_classes: int = NUM_CLASSES
-) -> np.ndarray:
-    """Counts images by requested label (rows) and predicted class (columns).
-
-    Returns:
-        int64 ``(num_classes, num_classes)``; entry ``[i, j]`` counts images
-        asked to be ``i`` that the classifier reads as ``j``.
-    """
-    requested = np.asarray(requested)
-    predicted = np.asarray(predicted)
-    if requested.shape != predicted.shape or requested.ndim != 1:
-        raise ValueError(
-            f"requested has shape {requested.shape} and predicted "
-            f"{predicted.shape}; expected two equal 1-D shapes."
-        )
-    for name, values in (("requested", requested), ("predicted", predicted)):
-        if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(
-                f"{name} labels span {values.min()}..{values.max()}; expected "
-                f"0..{num_classes - 1}."
-            )
-    matrix = np.zeros((num_classes, num_classes), np.int64)
-    np.add.at(matrix, (requested, predicted), 1)
-    return matrix
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassAccuracy:
-    """How often the classifier reads each requested label.
-
-    Attributes:
-        confusion: int64 ``(10, 10)``, rows the requested label and columns
-            the predicted class.
-        per_class: float ``(10,)``, the diagonal divided by each row's count.
-        accuracy: Share of all images read as their requested label.
-    """
-
-    confusion: np.ndarray
-    per_class: np.ndarray
-    accuracy: float
-
-    def report(self) -> str:
-        """Returns one line with the overall and per-class accuracies."""
-        classes = ", ".join(
-            f"{digit}: {share:.0%}" for digit, share in enumerate(self.per_class)
-        )
-        return f"accuracy {self.accuracy:.1%} ({classes})"
-
-
-def accuracy_from_confusion(confusion: np.ndarray) -> ClassAccuracy:
-    """Builds a ``ClassAccuracy`` from a confusion matrix with non-empty rows."""
-    rows = confusion.sum(axis=1)
-    if np.any(rows == 0):
-        raise ValueError(
-            f"confusion matrix rows {np.flatnonzero(rows == 0)} are empty."
-        )
-    return ClassAccuracy(
-        confusion=confusion,
-        per_class=np.diag(confusion) / rows,
-        accuracy=float(np.trace(confusion) / rows.sum()),
-    )
-
-
-def class_accuracy(
-    generator: PretrainedConditionalGenerator,
-    *,
-    num_per_class: int = 100,
-    seed: int = 0,
-    model: classifier.Classifier | None = None,
-) -> ClassAccuracy:
-    """Generates ``num_per_class`` digits per label and classifies them.
-
-    Args:
-        generator: The conditional generator.
-        num_per_class: Images per label.
-        seed: Seed of the latent vectors.
-        model: The classifier; ``None`` loads the shipped one.
-    """
-    model = classifier.default_classifier() if model is None else model
-    z, labels = class_latents(
-        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
-    )
-    images = np.asarray(generator.generate(z, labels))
-    predicted = classifier.predict_proba(model, images).argmax(axis=1)
-    return accuracy_from_confusion(
-        confusion_matrix(labels, predicted, generator.num_classes)
-    )
-
-
-def real_class_accuracy(
-    *, source: str = "bundled", model: classifier.Classifier | None = None
-) -> ClassAccuracy:
-    """The same figures for the real test digits, the baseline of a generator."""
-    model = classifier.default_classifier() if model is None else model
-    test = data.load_mnist(source=source, split="test")
-    predicted = classifier.predict_proba(model, data.to_float(test.images))
-    return accuracy_from_confusion(
-        confusion_matrix(test.labels, predicted.argmax(axis=1))
-    )
-
-
-def mean_pairwise_distance(images: ArrayLike) -> float:
-    """Returns the mean pixel (L2) distance over all pairs of ``images``.
-
-    Args:
-        images: ``(n, ...)`` with ``n >= 2``; each image is flattened.
-    """
-    flat = np.asarray(images, np.float64).reshape(len(images), -1)
-    if len(flat) < 2:
-        raise ValueError(f"{len(flat)} images; expected at least 2 to form a pair.")
-    squared = np.sum(flat**2, axis=1)
-    gram = flat @ flat.T
-    distances = np.sqrt(np.clip(squared[:, None] + squared[None] - 2 * gram, 0, None))
-    count = len(flat)
-    return float(distances.sum() / (count * (count - 1)))
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassDiversity:
-    """Mean pixel distance between two digits of the same class.
-
-    Attributes:
-        generated: float ``(10,)``, between generated digits of each label.
-        real: float ``(10,)``, between held-out real digits of each class.
-        num_per_class: Digits per class in both sets.
-    """
-
-    generated: np.ndarray
-    real: np.ndarray
-    num_per_class: int
-
-
-def class_diversity(
-    generator: PretrainedConditionalGenerator,
-    *,
-    num_per_class: int = 50,
-    seed: int = 0,
-    source: str = "bundled",
-) -> ClassDiversity:
-    """Measures how different the digits of one label are from each other.
-
-    A generator that ignores ``z`` draws the same digit for every latent
-    vector of a label, which classifier accuracy does not notice: its
-    distances here are near 0, while real digits of a class differ.
-    """
-    z, labels = class_latents(
-        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
-    )
-    images = np.asarray(generator.generate(z, labels))
-    test_split = data.load_mnist(source=source, split="test")
-    generated, real = [], []
-    for digit in range(generator.num_classes):
-        generated.append(mean_pairwise_distance(images[labels == digit]))
-        index = np.flatnonzero(test_split.labels == digit)[:num_per_class]
-        if len(index) < 2:
-            raise ValueError(f"class {digit} has {len(index)} held-out digits.")
-        real.append(mean_pairwise_distance(data.to_float(test_split.images[index])))
-    return ClassDiversity(np.array(generated), np.array(real), num_per_class)
-
-
-@dataclasses.dataclass(frozen=True)
-class ClassFrechet:
-    """Fréchet distances per class, each beside its real-against-real value.
-
-    Attributes:
-        generated: float ``(10,)``: generated digits of label ``c`` against
-            held-out real digits of class ``c``.
-        real: float ``(10,)``: training digits of class ``c`` against the
-            same held-out digits, with as many digits as ``generated`` used.
-        num_per_class: Digits in every set.
-    """
-
-    generated: np.ndarray
-    real: np.ndarray
-    num_per_class: int
-
-
-def class_frechet(
-    generator: PretrainedConditionalGenerator,
-    *,
-    num_per_class: int = 100,
-    seed: int = 0,
-    source: str = "bundled",
-    model: classifier.Classifier | None = None,
-) -> ClassFrechet:
-    """Computes the Fréchet distance of each class in classifier features.
-
-    Every class compares three sets of ``num_per_class`` digits: generated
-    with that label, held-out real digits of the class and training digits of
-    the class. Fréchet distances shrink as sets grow, so only pairs of sets of
-    equal size compare. With 100 digits in 128 feature dimensions the
-    covariances are singular, so the values are not comparable with the
-    1,000-digit figures of ``metrics.evaluate``.
-
-    Raises:
-        ValueError: If a class has fewer than ``num_per_class`` held-out
-            digits (the bundled test split has 100 per class).
-    """
-    model = classifier.default_classifier() if model is None else model
-    train_split = data.load_mnist(source=source, split="train")
-    test_split = data.load_mnist(source=source, split="test")
-    rng = np.random.default_rng(seed)
-    z, labels = class_latents(
-        jax.random.key(seed), num_per_class, generator.latent_dim, generator.num_classes
-    )
-    generated_features = classifier.features(
-        model, np.asarray(generator.generate(z, labels))
-    )
-    generated, real = [], []
-    for digit in range(generator.num_classes):
-        heldout_index = np.flatnonzero(test_split.labels == digit)
-        train_index = np.flatnonzero(train_split.labels == digit)
-        if min(len(heldout_index), len(train_index)) < num_per_class:
-            raise ValueError(
-                f"class {digit} has {len(heldout_index)} held-out and "
-                f"{len(train_index)} training digits; num_per_class="
-                f"{num_per_class} needs that many of each."
-            )
-        heldout = data.to_float(
-            test_split.images[rng.choice(heldout_index, num_per_class, False)]
-        )
-        train_sample = data.to_float(
-            train_split.images[rng.choice(train_index, num_per_class, False)]
-        )
-        heldout_features = classifier.features(model, heldout)
-        train_features = classifier.features(model, train_sample)
-        rows = labels == digit
-        generated.append(
-            metrics.frechet_distance(generated_features[rows], heldout_features)
-        )
-        real.append(metrics.frechet_distance(train_features, heldout_features))
-    return ClassFrechet(np.array(generated), np.array(real), num_per_class)
-
-
-# Figures.
-
-
-def digit_rows(
-    generator: PretrainedConditionalGenerator, num_styles: int, *, seed: int = 0
-) -> np.ndarray:
-    """Renders every label for each of ``num_styles`` latent vectors.
-
-    Returns:
-        Images ``(num_styles * num_classes, 32, 32, 1)``: row ``r`` of a
-        ``num_classes``-column grid is one latent vector across all labels.
-    """
-    _check_positive_int("num_styles", num_styles)
-    z = np.asarray(generator.sample_latent(jax.random.key(seed), num_styles))
-    classes = generator.num_classes
-    return np.asarray(
-        generator.generate(
-            np.repeat(z, classes, axis=0),
-            np.tile(np.arange(classes, dtype=np.int32), num_styles),
-        )
-    )
-
-
-def plot_confusion_matrix(result: ClassAccuracy, *, title: str = "") -> Figure:
-    """Draws the confusion matrix as row shares, with the count in each cell."""
-    confusion = result.confusion
-    shares = confusion / confusion.sum(axis=1, keepdims=True)
-    figure = Figure(figsize=(5.0, 4.3), layout="constrained")
-    axes = figure.add_subplot()
-    heatmap = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-    for (row, column), count in np.ndenumerate(confusion):
-        if count:
-            colour = "white" if shares[row, column] > 0.5 else "black"
-            axes.text(
-                column,
-                row,
-                str(count),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color=colour,
-            )
-    ticks = np.arange(len(confusion))
-    axes.set_xticks(ticks)
-    axes.set_yticks(ticks)
-    axes.set_xlabel("class read by the classifier")
-    axes.set_ylabel("requested label")
-    axes.set_title(title or f"accuracy {result.accuracy:.1%}")
-    figure.colorbar(heatmap, ax=axes, label="share of the row")
-    return figure
-
-
-def plot_class_frechet(result: ClassFrechet) -> Figure:
-    """Draws the generated and real-against-real Fréchet distance per class."""
-    figure = Figure(figsize=(7.0, 3.0), layout="constrained")
-    axes = figure.add_subplot()
-    classes = np.arange(len(result.generated))
-    axes.bar(classes - 0.2, result.generated, width=0.4, label="generated vs real")
-    axes.bar(classes + 0.2, result.real, width=0.4, label="real vs real")
-    axes.set_xticks(classes)
-    axes.set_xlabel("class")
-    axes.set_ylabel("Fréchet distance")
-    axes.set_title(f"{result.num_per_class} digits per set and class")
-    # Headroom above the tallest bar keeps the legend clear of the bars.
-    axes.set_ylim(0, 1.35 * max(result.generated.max(), result.real.max()))
-    axes.legend(loc="upper left", ncols=2)
-    return figure
-
-
-# Widget.
-
-
-class DigitExplorer(playgrounds._Playground):
-    """Buttons choose the digit and sliders move the first latent coordinates.
-
-    The large image is ``G(z, y)`` for the chosen label ``y``. The row below
-    keeps the same ``z``, the style, and shows it with every label, with a
-    frame around the chosen one. ``z`` starts as a draw from the prior with
-    the seed in the box, and slider ``i`` replaces its coordinate ``i``.
-
-    Args:
-        generator: A conditional generator, such as ``load_generator()``.
-        num_sliders: Number of latent coordinates on sliders, 1 to 8.
-        seed: Seed of the starting latent vector.
-        digit: The label chosen at the start.
-        name: Key of the explorer; building one of the same name closes the
-            previous one.
-    """
-
-    _figure_size = (6.0, 3.6)
-
-    def __init__(
-        self,
-        generator: PretrainedConditionalGenerator,
-        *,
-        num_sliders: int = 4,
-        seed: int = 0,
-        digit: int = 0,
-        name: str = "digit_explorer",
-    ):
-        if isinstance(num_sliders, bool) or num_sliders not in range(1, 9):
-            raise ValueError(f"num_sliders={num_sliders!r}; expected 1 to 8.")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed={seed!r} must be a non-negative integer.")
-        if digit not in range(generator.num_classes):
-            raise ValueError(
-                f"digit={digit!r}; expected 0 to {generator.num_classes - 1}."
-            )
-        self.generator = generator
-        self._seed = seed
-        self._base = self._latent_of_seed(seed)
-        super().__init__(name)
-
-        self.digit_buttons = widgets.ToggleButtons(
-            options=[str(i) for i in range(generator.num_classes)],
-            value=str(digit),
-            description="digit",
-            style={"button_width": "28px"},
-        )
-        self.sliders = [
-            widgets.FloatSlider(
-                value=float(self._base[i]),
-                min=-3.0,
-                max=3.0,
-                step=0.1,
-                description=f"z[{i}]",
-                style={"description_width": "initial"},
-            )
-            for i in range(num_sliders)
-        ]
-        self.seed_box = widgets.IntText(value=seed, description="seed")
-        self.digit_buttons.observe(self._guarded(self._on_change), names="value")
-        for slider in self.sliders:
-            slider.observe(self._guarded(self._on_change), names="value")
-        self.seed_box.observe(self._guarded(self._on_seed), names="value")
-        self.box = widgets.VBox(
-            [
-                self.digit_buttons,
-                widgets.HBox(self.sliders[:4]),
-                widgets.HBox(self.sliders[4:]),
-                self.seed_box,
-                self.status,
-                self.image,
-            ]
-        )
-        self._register()
-        self.redraw(full=True)
-
-    @property
-    def digit(self) -> int:
-        """The chosen label."""
-        return int(self.digit_buttons.value)
-
-    @property
-    def latent(self) -> np.ndarray:
-        """The latent vector on display, float32 ``(latent_dim,)``."""
-        z = self._base.copy()
-        for i, slider in enumerate(self.sliders):
-            z[i] = slider.value
-        return z
-
-    def set_digit(self, digit: int) -> None:
-        """Chooses ``digit`` and redraws."""
-        self.digit_buttons.value = str(digit)
-
-    def rendered_row(self) -> np.ndarray:
-        """Renders the current latent with every label, ``(10, 32, 32, 1)``."""
-        classes = self.generator.num_classes
-        z = np.repeat(self.latent[None], classes, axis=0)
-        return np.asarray(
-            self.generator.generate(z, np.arange(classes, dtype=np.int32))
-        )
-
-    def _latent_of_seed(self, seed: int) -> np.ndarray:
-        z = self.generator.sample_latent(jax.random.key(seed), 1)[0]
-        return np.asarray(z, np.float32).copy()
-
-    def _build_figure(self) -> None:
-        classes = self.generator.num_classes
-        grid = self.figure.add_gridspec(2, classes, height_ratios=(3, 1))
-        main = self.figure.add_subplot(grid[0, :])
-        main.set_axis_off()
-        blank = np.zeros(self.generator.image_shape[:2])
-        self._main_image = main.imshow(blank, cmap="gray", vmin=-1.0, vmax=1.0)
-        self._row_images, self._frames = [], []
-        for digit in range(classes):
-            axes = self.figure.add_subplot(grid[1, digit])
-            axes.set_axis_off()
-            axes.set_title(str(digit), fontsize=9)
-            self._row_images.append(
-                axes.imshow(blank, cmap="gray", vmin=-1.0, vmax=1.0)
-            )
-            frame = Rectangle(
-                (0.0, 0.0),
-                1.0,
-                1.0,
-                transform=axes.transAxes,
-                fill=False,
-                edgecolor="tab:orange",
-                linewidth=3,
-                clip_on=False,
-            )
-            axes.add_patch(frame)
-            self._frames.append(frame)
-        self._animated = [self._main_image, *self._row_images, *self._frames]
-
-    def _update_artists(self) -> None:
-        row = self.rendered_row()[..., 0]
-        self._main_image.set_data(row[self.digit])
-        for digit, (image, frame) in enumerate(
-            zip(self._row_images, self._frames, strict=True)
-        ):
-            image.set_data(row[digit])
-            frame.set_visible(digit == self.digit)
-        self.status.value = f"digit {self.digit}, seed {self._seed}"
-
-    def _on_change(self, change: dict[str, Any]) -> None:
-        self.redraw()
-
-    def _on_seed(self, change: dict[str, Any]) -> None:
-        seed = change["new"]
-        if seed is None or seed < 0:
-            self.seed_box.value = self._seed
-            return
-        self._seed = int(seed)
-        self._base = self._latent_of_seed(self._seed)
-        for i, slider in enumerate(self.sliders):
-            slider.value = float(np.clip(self._base[i], slider.min, slider.max))
-        self.redraw()
-
-
-# Exercise checks.
-
-
-def _one_hot_inputs(rng: np.random.Generator) -> tuple:
-    batch = int(rng.integers(2, 7))
-    z = rng.normal(size=(batch, int(rng.integers(3, 9)))).astype(np.float32)
-    labels = rng.integers(0, 10, size=batch)
-    return z, labels.astype(np.int32), 10
-
-
-def _reference_condition_latent(z, labels, num_classes):
-    return np.concatenate([z, np.eye(num_classes)[labels]], axis=1)
-
-
-_CONDITION_MISTAKES = (
-    checking.Mistake(
-        "one-hot first",
-        lambda z, y, k: np.concatenate([np.eye(k)[y], z], axis=1),
-        "the one-hot code comes first. Put z first and the code after it, so "
-        "the latent part keeps its columns.",
-    ),
-    checking.Mistake(
-        "label as a number",
-        lambda z, y, k: np.concatenate([z, y[:, None].astype(np.float32)], axis=1),
-        "the label went in as one number. The generator would read 9 as 'more' "
-        "than 1; give each class its own column with a one-hot code.",
-    ),
-    checking.Mistake(
-        "one-hot only",
-        lambda z, y, k: np.eye(k)[y],
-        "the latent vector is missing. The generator needs both z and the code.",
-    ),
-    checking.Mistake(
-        "one-hot too wide",
-        lambda z, y, k: np.concatenate([z, np.eye(k + 1)[y]], axis=1),
-        "the code has one column too many. Labels 0 to 9 need 10 columns.",
-    ),
-)
-
-
-def _shape_mistake(
-    candidate: Callable[..., Any],
-    make_inputs: Callable[[np.random.Generator], tuple],
-    mistakes: Sequence[checking.Mistake],
-) -> checking.Mistake | None:
-    """Returns the mistake that matches a result of another shape, if any.
-
-    ``checking.check_function`` reports any wrong shape with one generic
-    message, but some typical mistakes here change the shape.
-    """
-    inputs = make_inputs(np.random.default_rng(1))
-    try:
-        result = np.asarray(candidate(*inputs), dtype=np.float64)
-    except Exception:  # noqa: BLE001 - check_function reports the error
-        return None
-    for mistake in mistakes:
-        wrong = np.asarray(mistake.answer(*inputs), dtype=np.float64)
-        if wrong.shape == result.shape and np.allclose(wrong, result, atol=1e-4):
-            return mistake
-    return None
-
-
-def check_condition_latent(condition_latent: Callable[..., Any]) -> bool:
-    """Checks ``condition_latent(z, labels, num_classes)``: z, then one-hot."""
-    mistake = _shape_mistake(condition_latent, _one_hot_inputs, _CONDITION_MISTAKES)
-    if mistake is not None:
-        print(f"Not quite: {mistake.hint}")
-        return False
-    return checking.check_function(
-        condition_latent,
-        _reference_condition_latent,
-        _one_hot_inputs,
-        name="condition_latent",
-        mistakes=_CONDITION_MISTAKES,
-        hint="Expected an array (batch, latent_dim + num_classes): the rows of "
-        "z followed by a one-hot code of each label.",
-    )
-
-
-def _projection_inputs(rng: np.random.Generator) -> tuple:
-    batch = int(rng.integers(2, 6))
-    feature_dim = int(rng.integers(3, 8))
-    features = rng.normal(size=(batch, feature_dim)).astype(np.float32)
-    unconditional = rng.normal(size=batch).astype(np.float32)
-    embedding = rng.normal(size=(10, feature_dim)).astype(np.float32)
-    labels = rng.integers(0, 10, size=batch).astype(np.int32)
-    return unconditional, features, embedding, labels
-
-
-def _reference_projection_logit(unconditional, features, embedding, labels):
-    return unconditional + np.sum(embedding[labels] * features, axis=1)
-
-
-_PROJECTION_MISTAKES = (
-    checking.Mistake(
-        "projection only",
-        lambda u, f, e, y: np.sum(e[y] * f, axis=1),
-        "the unconditional term is missing. The projection is added to the "
-        "ordinary logit, which still judges whether the image looks real at all.",
-    ),
-    checking.Mistake(
-        "unconditional only",
-        lambda u, f, e, y: u,
-        "the label does not change the result. Add the inner product of the "
-        "label's embedding row with the features.",
-    ),
-    checking.Mistake(
-        "every class",
-        lambda u, f, e, y: u + np.sum(f @ e.T, axis=1),
-        "the result sums the projection over all classes. Use only the row of "
-        "each image's own label, embedding[labels].",
-    ),
-    checking.Mistake(
-        "embedding without features",
-        lambda u, f, e, y: u + np.sum(e[y], axis=1),
-        "the embedding row is summed on its own. Multiply it with the image's "
-        "features first, an inner product.",
-    ),
-)
-
-
-def check_projection_logit(projection_logit: Callable[..., Any]) -> bool:
-    """Checks ``projection_logit(unconditional, features, embedding, labels)``."""
-    return checking.check_function(
-        projection_logit,
-        _reference_projection_logit,
-        _projection_inputs,
-        name="projection_logit",
-        mistakes=_PROJECTION_MISTAKES,
-        hint="Expected one logit per image, (batch,): the unconditional logit "
-        "plus the inner product of embedding[label] with the features.",
-    )
-
-
-def check_label_blind_accuracy(answer: Any) -> bool:
-    """Checks the accuracy by requested label of a generator that ignores labels.
-
-    The generator draws perfect digits of the ten classes in equal shares,
-    whatever label it is given, and the classifier is always right.
-    """
-    return checking.check_number(
-        answer,
-        0.1,
-        tolerance=0.005,
-        mistakes=(
-            checking.Mistake(
-                "perfect digits",
-                1.0,
-                "the classifier reads every digit right, but it compares with "
-                "the requested label, and the generator ignored it.",
-            ),
-            checking.Mistake(
-                "zero",
-                0.0,
-                "the generator ignores the label, but some digits still match "
-                "it by chance. How often?",
-            ),
-            checking.Mistake(
-                "percent",
-                10.0,
-                "give the accuracy as a share between 0 and 1, not in percent.",
-            ),
-        ),
-        hint="Each digit has the requested class with some probability; "
-        "what is it when all ten classes are equally likely?",
-        name="label_blind_accuracy",
     )
 
 

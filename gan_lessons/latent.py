@@ -49,6 +49,7 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from gan_lessons import checking, plotting
+from gan_lessons.widgets import display_widget_with_png
 
 INTERPOLATION_METHODS = ("slerp", "lerp")
 # Angles between two latent vectors below this many radians count as parallel,
@@ -728,17 +729,20 @@ class _Explorer:
         """Displays the explorer.
 
         Args:
-            mode: ``"both"`` displays the figure as a PNG output and then the
-                widget box, ``"interactive"`` the widget box only and
-                ``"static"`` the PNG only.
+            mode: ``"both"`` displays one output with the widget box and
+                a PNG of the figure (``display_widget_with_png``),
+                ``"interactive"`` the widget box only and ``"static"`` the
+                PNG only.
         """
         if mode not in ("both", "interactive", "static"):
             raise ValueError(
                 f"mode={mode!r}; expected 'both', 'interactive' or 'static'."
             )
-        if mode in ("both", "static"):
+        if mode == "both":
+            display_widget_with_png(self.box, self.png())
+        elif mode == "static":
             IPython.display.display(IPython.display.Image(data=self.png()))
-        if mode in ("both", "interactive"):
+        else:
             IPython.display.display(self.box)
 
     def close(self) -> None:

@@ -175,24 +175,68 @@ def _abstract_generator_parts(
     return nnx.split(generator, nnx.Param, nnx.BatchStat)
 
 
-def _flat_arrays(state: nnx.State, prefix: str) -> dict[str, np.ndarray]:
-    """Maps ``prefix + "a/0/b"`` for each variable at path ``(a, 0, b)``."""
+def flatten_state(state: nnx.State, prefix: str) -> dict[str, np.ndarray]:
+    """Maps ``prefix + "a/0/b"`` to the array of each variable at ``(a, 0, b)``.
+
+    These names are the array names of a generator file.
+    """
     return {
         prefix + "/".join(str(part) for part in path): np.asarray(variable.get_value())
         for path, variable in nnx.to_flat_state(state)
     }
 
 
-def _expected_shapes(model_config: ModelConfig) -> dict[str, tuple[tuple, Any]]:
-    """Returns ``name -> (shape, dtype)`` of every array a file must contain."""
-    _, params, stats = _abstract_generator_parts(model_config)
+def expected_arrays(
+    params: nnx.State, batch_stats: nnx.State
+) -> dict[str, tuple[tuple, Any]]:
+    """Returns ``name -> (shape, dtype)`` of the arrays of a generator file.
+
+    Args:
+        params: The generator's ``nnx.Param`` values, abstract or concrete.
+        batch_stats: Its batch-norm running averages, abstract or concrete.
+    """
     expected = {}
-    for prefix, state in ((PARAMS_PREFIX, params), (STATS_PREFIX, stats)):
+    for prefix, state in ((PARAMS_PREFIX, params), (STATS_PREFIX, batch_stats)):
         for path, variable in nnx.to_flat_state(state):
             value = variable.get_value()
             name = prefix + "/".join(str(part) for part in path)
             expected[name] = (tuple(value.shape), np.dtype(value.dtype))
     return expected
+
+
+def _expected_shapes(model_config: ModelConfig) -> dict[str, tuple[tuple, Any]]:
+    """Returns ``name -> (shape, dtype)`` of every array a file must contain."""
+    _, params, stats = _abstract_generator_parts(model_config)
+    return expected_arrays(params, stats)
+
+
+def find_array_problems(
+    arrays: dict[str, np.ndarray], expected: dict[str, tuple[tuple, Any]]
+) -> list[str]:
+    """Lists how ``arrays`` differ from ``expected`` (see ``expected_arrays``).
+
+    Returns:
+        One phrase per missing or unexpected group of names, per array of
+        another shape or dtype and per array with NaN or infinite values;
+        empty when the arrays fit.
+    """
+    missing = sorted(expected.keys() - arrays.keys())
+    unexpected = sorted(arrays.keys() - expected.keys())
+    problems = []
+    if missing:
+        problems.append(f"missing arrays {missing[:5]}")
+    if unexpected:
+        problems.append(f"unexpected arrays {unexpected[:5]}")
+    for name in sorted(expected.keys() & arrays.keys()):
+        shape, dtype = expected[name]
+        array = arrays[name]
+        if array.shape != shape or array.dtype != dtype:
+            problems.append(
+                f"{name} is {array.dtype}{array.shape}, expected {dtype}{shape}"
+            )
+        elif not np.all(np.isfinite(array)):
+            problems.append(f"{name} contains NaN or infinite values")
+    return problems
 
 
 # Saving.
@@ -231,8 +275,8 @@ def save_generator(
     if path.suffix.lower() != ".npz":
         raise ValueError(f"Generator file {str(path)!r} must end in .npz.")
     arrays = {
-        **_flat_arrays(params, PARAMS_PREFIX),
-        **_flat_arrays(batch_stats, STATS_PREFIX),
+        **flatten_state(params, PARAMS_PREFIX),
+        **flatten_state(batch_stats, STATS_PREFIX),
     }
     _check_arrays(arrays, model_config, path)
     arrays.update(
@@ -242,6 +286,17 @@ def save_generator(
         step=np.asarray(int(step)),
         package_version=np.asarray(__version__),
     )
+    write_npz(path, arrays)
+    logger.info("Wrote generator of step %d to %s", step, path)
+    return path
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Writes ``arrays`` to a compressed npz file, creating its folder.
+
+    The file is written under a temporary name and then renamed, so an
+    interrupted write leaves any older file at ``path`` intact.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -251,8 +306,29 @@ def save_generator(
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    logger.info("Wrote generator of step %d to %s", step, path)
-    return path
+
+
+def find_checkpoint_folder(checkpoint_dir: str | os.PathLike, example: str) -> Path:
+    """Returns the ``checkpoints/`` folder of a run, or ``checkpoint_dir`` itself.
+
+    Args:
+        checkpoint_dir: A run's output folder or its ``checkpoints/`` folder.
+        example: A run folder named in the error, such as ``runs/default``.
+
+    Raises:
+        CheckpointError: If the folder does not exist.
+    """
+    from gan_lessons.checkpoint import CheckpointError
+
+    folder = Path(checkpoint_dir)
+    if (folder / "checkpoints").is_dir():
+        folder = folder / "checkpoints"
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"Checkpoint folder {os.fspath(checkpoint_dir)!r} not found. Pass a "
+            f"run's output folder, such as {example}."
+        )
+    return folder
 
 
 def export_generator(
@@ -279,20 +355,13 @@ def export_generator(
     """
     # Imported here because the checkpoint module loads Orbax, which loading a
     # generator file does not need.
-    from gan_lessons.checkpoint import Checkpointer, CheckpointError
+    from gan_lessons.checkpoint import Checkpointer
     from gan_lessons.config import TrainConfig
     from gan_lessons.train import GAN
 
     if Path(out).suffix.lower() != ".npz":
         raise ValueError(f"Output {os.fspath(out)!r} must end in .npz.")
-    folder = Path(checkpoint_dir)
-    if (folder / "checkpoints").is_dir():
-        folder = folder / "checkpoints"
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"Checkpoint folder {os.fspath(checkpoint_dir)!r} not found. Pass a "
-            "run's output folder, such as runs/default."
-        )
+    folder = find_checkpoint_folder(checkpoint_dir, "runs/default")
     checkpointer = Checkpointer(folder)
     meta = checkpointer.read_meta(step)
     gan = GAN(
@@ -368,8 +437,8 @@ def load_generator(path: str | os.PathLike | None = None) -> PretrainedGenerator
     }
     _check_arrays(weights, model_config, path)
     _, params, stats = _abstract_generator_parts(model_config)
-    params = _filled(params, weights, PARAMS_PREFIX)
-    stats = _filled(stats, weights, STATS_PREFIX)
+    params = fill_state(params, weights, PARAMS_PREFIX)
+    stats = fill_state(stats, weights, STATS_PREFIX)
     step = arrays.get("step")
     step = int(step) if step is not None and step.dtype.kind in "iu" else None
     return PretrainedGenerator(model_config, params, stats, step=step, path=path)
@@ -441,23 +510,7 @@ def _check_arrays(
     arrays: dict[str, np.ndarray], model_config: ModelConfig, where: Path
 ) -> None:
     """Raises ``GeneratorFileError`` unless ``arrays`` fit the generator."""
-    expected = _expected_shapes(model_config)
-    missing = sorted(expected.keys() - arrays.keys())
-    unexpected = sorted(arrays.keys() - expected.keys())
-    problems = []
-    if missing:
-        problems.append(f"missing arrays {missing[:5]}")
-    if unexpected:
-        problems.append(f"unexpected arrays {unexpected[:5]}")
-    for name in sorted(expected.keys() & arrays.keys()):
-        shape, dtype = expected[name]
-        array = arrays[name]
-        if array.shape != shape or array.dtype != dtype:
-            problems.append(
-                f"{name} is {array.dtype}{array.shape}, expected {dtype}{shape}"
-            )
-        elif not np.all(np.isfinite(array)):
-            problems.append(f"{name} contains NaN or infinite values")
+    problems = find_array_problems(arrays, _expected_shapes(model_config))
     if problems:
         raise GeneratorFileError(
             f"The arrays of {where} do not match its model configuration "
@@ -469,10 +522,14 @@ def _check_arrays(
         )
 
 
-def _filled(
+def fill_state(
     abstract: nnx.State, arrays: dict[str, np.ndarray], prefix: str
 ) -> nnx.State:
-    """Returns a copy of ``abstract`` whose variables contain the stored arrays."""
+    """Returns a copy of ``abstract`` whose variables contain the stored arrays.
+
+    ``arrays`` maps the names of ``flatten_state`` with the same ``prefix``
+    to arrays of the variables' shapes, as checked by ``find_array_problems``.
+    """
     # jax.tree.map builds new Variable objects, so the cached abstract state
     # stays unchanged.
     state = jax.tree.map(lambda leaf: leaf, abstract)

@@ -93,16 +93,14 @@ class GAN:
         *,
         mesh: Mesh | None = None,
     ):
-        check_objective(model_config, train_config)
+        self._check_configs(model_config, train_config)
         self.model_config = model_config
         self.train_config = train_config
         self.mesh = mesh
         # Abstract modules give the graph definitions without running any
         # initialiser; init() creates the arrays in one compiled program.
-        generator = nnx.eval_shape(lambda: Generator(model_config, rngs=nnx.Rngs(0)))
-        discriminator = nnx.eval_shape(
-            lambda: Discriminator(model_config, rngs=nnx.Rngs(0))
-        )
+        generator = nnx.eval_shape(lambda: self._new_generator(nnx.Rngs(0)))
+        discriminator = nnx.eval_shape(lambda: self._new_discriminator(nnx.Rngs(0)))
         self._generator_def = nnx.graphdef(generator)
         self._discriminator_def = nnx.graphdef(discriminator)
         tc = train_config
@@ -142,7 +140,21 @@ class GAN:
         self._generate = jax.jit(self._generate_impl)
         self._discriminate = jax.jit(self._discriminate_impl)
 
-    # Construction.
+    # Construction. Subclasses with other networks override these three.
+
+    def _check_configs(
+        self, model_config: ModelConfig, train_config: TrainConfig
+    ) -> None:
+        """Raises ``ValueError`` for configurations that ``_step`` cannot train."""
+        check_objective(model_config, train_config)
+
+    def _new_generator(self, rngs: nnx.Rngs) -> nnx.Module:
+        """Builds the generator network with fresh weights from ``rngs``."""
+        return Generator(self.model_config, rngs=rngs)
+
+    def _new_discriminator(self, rngs: nnx.Rngs) -> nnx.Module:
+        """Builds the discriminator network with fresh weights from ``rngs``."""
+        return Discriminator(self.model_config, rngs=rngs)
 
     def init(self, seed: int | None = None) -> TrainState:
         """Initialises both networks and optimisers.
@@ -165,10 +177,8 @@ class GAN:
     def _init_impl(self, seed: jax.Array) -> TrainState:
         # Compiled once per GAN object: creating each parameter eagerly would
         # compile one small program per parameter shape instead.
-        generator = Generator(self.model_config, rngs=nnx.Rngs(jax.random.key(seed)))
-        discriminator = Discriminator(
-            self.model_config, rngs=nnx.Rngs(jax.random.key(seed + 1))
-        )
+        generator = self._new_generator(nnx.Rngs(jax.random.key(seed)))
+        discriminator = self._new_discriminator(nnx.Rngs(jax.random.key(seed + 1)))
         _, g_params, g_stats = nnx.split(generator, nnx.Param, ...)
         _, d_params, d_stats = nnx.split(discriminator, nnx.Param, ...)
         return TrainState(
@@ -198,7 +208,10 @@ class GAN:
         return jax.make_array_from_process_local_data(self._batch_sharding, local)
 
     def generator(self, state: TrainState) -> Generator:
-        """Returns a ``Generator`` module holding copies of the state's arrays."""
+        """Returns the generator module holding copies of the state's arrays.
+
+        It is a ``Generator``, or the network of ``_new_generator`` in a subclass.
+        """
         return nnx.merge(
             self._generator_def,
             state.generator_params,
@@ -207,7 +220,11 @@ class GAN:
         )
 
     def discriminator(self, state: TrainState) -> Discriminator:
-        """Returns a ``Discriminator`` module holding copies of the state's arrays."""
+        """Returns the discriminator module holding copies of the state's arrays.
+
+        It is a ``Discriminator``, or the network of ``_new_discriminator`` in a
+        subclass.
+        """
         return nnx.merge(
             self._discriminator_def,
             state.discriminator_params,
@@ -323,31 +340,39 @@ class GAN:
             ),
         )
 
-    # Pure functions behind the jitted ones.
+    # Pure functions behind the jitted ones. ``conditions`` are further
+    # network inputs after z or the images, such as the class labels of a
+    # conditional GAN. The networks of this class take none.
 
-    def _apply_generator(self, params, stats, z, *, train: bool):
+    def _apply_generator(self, params, stats, z, *conditions, train: bool):
         model = nnx.merge(self._generator_def, params, stats, copy=True)
-        images = model(z, train=train)
+        images = model(z, *conditions, train=train)
         return images, nnx.state(model, nnx.BatchStat)
 
-    def _apply_discriminator(self, params, stats, images, *, train: bool):
+    def _apply_discriminator(self, params, stats, images, *conditions, train: bool):
         model = nnx.merge(self._discriminator_def, params, stats, copy=True)
-        logits = model(images, train=train)
+        logits = model(images, *conditions, train=train)
         return logits, nnx.state(model, nnx.BatchStat)
 
-    def _generate_impl(self, params, stats, z):
-        images, _ = self._apply_generator(params, stats, z, train=False)
+    def _generate_impl(self, params, stats, z, *conditions):
+        images, _ = self._apply_generator(params, stats, z, *conditions, train=False)
         return images
 
-    def _discriminate_impl(self, params, stats, images):
-        logits, _ = self._apply_discriminator(params, stats, images, train=False)
+    def _discriminate_impl(self, params, stats, images, *conditions):
+        logits, _ = self._apply_discriminator(
+            params, stats, images, *conditions, train=False
+        )
         return logits
+
+    def _step_keys(self, state: TrainState) -> tuple[jax.Array, jax.Array]:
+        """Returns the step's key and one key per generator update."""
+        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+        return step_key, jax.random.split(step_key, self.train_config.generator_steps)
 
     def _step(self, state: TrainState, real: jax.Array):
         tc = self.train_config
         batch_size = real.shape[0]
-        step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-        keys = jax.random.split(step_key, tc.generator_steps)
+        step_key, keys = self._step_keys(state)
 
         # Generate once, keeping the VJP: the discriminator trains on these
         # images and the first generator update backpropagates through them.
@@ -389,10 +414,12 @@ class GAN:
                 state.discriminator_params
             )
         )
-        d_updates, d_opt_state = self.discriminator_optimizer.update(
-            d_grads, state.discriminator_opt_state, state.discriminator_params
+        d_params, d_opt_state = apply_optimizer(
+            self.discriminator_optimizer,
+            d_grads,
+            state.discriminator_opt_state,
+            state.discriminator_params,
         )
-        d_params = optax.apply_updates(state.discriminator_params, d_updates)
 
         # Update the generator through the updated discriminator. Its batch
         # statistics from this pass are discarded: they describe fakes only.
@@ -450,20 +477,13 @@ class GAN:
             generator_opt_state=g_opt_state,
             discriminator_opt_state=d_opt_state,
         )
-        metrics = {
-            "discriminator_loss": d_loss,
-            "generator_loss": g_loss,
-            "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
-            "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
-            "discriminator_grad_norm": optax.tree.norm(d_grads),
-            "generator_grad_norm": optax.tree.norm(g_grads),
-            **extra,
-        }
-        return new_state, metrics
+        metrics = step_metrics(
+            d_loss, g_loss, real_logits, fake_logits, d_grads, g_grads
+        )
+        return new_state, {**metrics, **extra}
 
     def _apply_generator_update(self, grads, opt_state, params):
-        updates, opt_state = self.generator_optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state
+        return apply_optimizer(self.generator_optimizer, grads, opt_state, params)
 
     def _gradient_penalty(self, d_params, d_stats, real, fake, key):
         """Returns E[(||grad D(x_hat)|| - 1)^2] on real-fake interpolates.
@@ -553,6 +573,40 @@ def check_objective(model_config: ModelConfig, train_config: TrainConfig) -> Non
             "ModelConfig(discriminator_norm='layer') or 'none' (on the command "
             "line: --discriminator-norm layer)."
         )
+
+
+def apply_optimizer(
+    optimizer: optax.GradientTransformation,
+    grads: nnx.State,
+    opt_state: optax.OptState,
+    params: nnx.State,
+) -> tuple[nnx.State, optax.OptState]:
+    """Applies one ``optimizer`` update and returns ``(params, opt_state)``."""
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def step_metrics(
+    discriminator_loss: jax.Array,
+    generator_loss: jax.Array,
+    real_logits: jax.Array,
+    fake_logits: jax.Array,
+    discriminator_grads: nnx.State,
+    generator_grads: nnx.State,
+) -> dict[str, jax.Array]:
+    """Returns the scalar metrics that every training step reports.
+
+    ``d_real`` and ``d_fake`` are the mean sigmoids of the logits, and the
+    gradient norms are global L2 norms over all parameters.
+    """
+    return {
+        "discriminator_loss": discriminator_loss,
+        "generator_loss": generator_loss,
+        "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
+        "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits)),
+        "discriminator_grad_norm": optax.tree.norm(discriminator_grads),
+        "generator_grad_norm": optax.tree.norm(generator_grads),
+    }
 
 
 def data_parallel_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:

@@ -20,11 +20,10 @@ Widgets need a front end that runs the widget manager: JupyterLab, Notebook
 7, VS Code or Colab. Without one (nbclient in the tests, a notebook rendered
 on GitHub or nbviewer, a front end without the widget extension) a widget
 shows as a line of text and its callbacks never run. ``show`` therefore
-displays, by default, the figure as an ordinary PNG output first and the
-widget box below it. Static renders keep the PNG. Live front ends show both:
-the PNG stays as it was drawn, a snapshot of the start, while the figure in
-the widget box changes. ``show(mode="interactive")`` leaves the snapshot out
-and ``show(mode="static")`` leaves the widgets out.
+displays, by default, one output that contains both the widget box and a PNG of
+the starting figure (``display_widget_with_png``): live front ends render the
+widget, and static renders keep the PNG. ``show(mode="interactive")`` leaves
+the PNG out and ``show(mode="static")`` leaves the widgets out.
 
 Re-running a cell that builds a playground replaces the previous playground
 of the same ``name``, whose widgets are closed and whose figure is cleared.
@@ -34,6 +33,7 @@ of widget models alive.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 from collections.abc import Callable
@@ -49,6 +49,8 @@ from PIL import Image as PILImage
 
 from gan_lessons import toy
 
+# MIME type of a widget view in a notebook output.
+WIDGET_VIEW_MIMETYPE = "application/vnd.jupyter.widget-view+json"
 # The part of feature space that the playgrounds draw: (min, max) of strength
 # and of fighting. It contains the real data (mean (4, 1)), a fresh generator's
 # points near (0, 0) and a generator that overshoots strength.
@@ -64,7 +66,7 @@ DPI = 80
 PNG_COMPRESSION = 1
 
 # The playground most recently built under each name.
-_PLAYGROUNDS: dict[str, _Playground] = {}
+_PLAYGROUNDS: dict[str, Playground] = {}
 
 _FEATURE_COLORS = ("tab:red", "tab:green")
 _REAL_STYLE = {"color": "tab:blue", "edgecolors": "white", "linewidths": 0.4}
@@ -148,6 +150,28 @@ def figure_png(figure: Figure) -> bytes:
 def show_figure(figure: Figure) -> None:
     """Displays a figure built without pyplot as an ordinary PNG output."""
     display(Image(data=figure_png(figure)))
+
+
+def display_widget_with_png(widget: widgets.Widget, png: bytes) -> None:
+    """Displays a widget and a PNG picture of it as one output.
+
+    The output carries both MIME types, and each front end renders the one it
+    ranks first. JupyterLab ranks the widget first (the browser tests check
+    that only the widget shows), so a live notebook shows no stale copy of the
+    figure. Front ends that cannot render widgets, such as nbconvert, GitHub
+    and nbviewer, show the PNG. The view's version 2.0 is the format that
+    ipywidgets 7.7 and 8 both send.
+    """
+    bundle = {
+        "text/plain": repr(widget),
+        "image/png": base64.b64encode(png).decode("ascii"),
+        WIDGET_VIEW_MIMETYPE: {
+            "version_major": 2,
+            "version_minor": 0,
+            "model_id": widget.model_id,
+        },
+    }
+    display(bundle, raw=True)
 
 
 # Recording a training run.
@@ -445,8 +469,10 @@ def plot_training_record(
 # Playgrounds.
 
 
-class _Playground:
+class Playground:
     """Base of the playgrounds: one figure, its PNG, the widget box and ``show``.
+
+    Other lesson modules subclass it for their own widgets.
 
     A subclass draws its figure in ``_build_figure``, listing the artists that
     change in ``self._animated`` and the legends in ``self._legends``, updates
@@ -551,8 +577,8 @@ class _Playground:
         """Displays the playground.
 
         Args:
-            mode: ``"both"`` displays the figure as an ordinary PNG output and
-                then the widget box, so that static renders keep a figure.
+            mode: ``"both"`` displays one output with the widget box and
+                a PNG of the figure, so that static renders keep a figure.
                 ``"interactive"`` displays the widget box only, ``"static"``
                 the PNG only. See the module docstring.
         """
@@ -560,9 +586,11 @@ class _Playground:
             raise ValueError(
                 f"mode={mode!r}; expected 'both', 'interactive' or 'static'."
             )
-        if mode in ("both", "static"):
+        if mode == "both":
+            display_widget_with_png(self.box, self.png)
+        elif mode == "static":
             display(Image(data=self.png))
-        if mode in ("both", "interactive"):
+        else:
             display(self.box)
 
     def _guarded(self, action: Callable[[object], None]) -> Callable[[object], None]:
@@ -633,7 +661,7 @@ def _heatmap(axis, colorbar_label: str):
     return image
 
 
-class OptimalDiscriminatorPlayground(_Playground):
+class OptimalDiscriminatorPlayground(Playground):
     """Sliders set the generator's normal distribution; the figure shows D*.
 
     The heatmap is ``optimal_discriminator`` over feature space: the best
@@ -768,7 +796,7 @@ class OptimalDiscriminatorPlayground(_Playground):
         )
 
 
-class TrainingPlayground(_Playground):
+class TrainingPlayground(Playground):
     """Buttons and sliders that train a ``toy.ToyGAN``, and a figure of it.
 
     The figure shows D(x) over feature space with the real points, the

@@ -3,6 +3,7 @@ files, per-class metrics, the digit explorer and the lesson's exercise checks.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -12,7 +13,7 @@ import pytest
 from conftest import BATCH_SIZE, WIDTH, max_abs_change, state_leaves
 from flax import nnx
 
-from gan_lessons import classifier, conditional, pretrained
+from gan_lessons import classifier, conditional, conditional_lesson, pretrained
 from gan_lessons.checkpoint import Checkpointer, CheckpointError
 from gan_lessons.config import train_preset
 from gan_lessons.train import TrainState
@@ -176,6 +177,11 @@ def test_step_rejects_labels(cgan, labeled_batches):
         cgan.train_step(cgan.init(), images, np.zeros(BATCH_SIZE))
 
 
+def test_train_steps_not_available(cgan, trained):
+    with pytest.raises(NotImplementedError, match="train_step"):
+        cgan.train_steps(trained, np.zeros((1, 2, 32, 32, 1), np.float32))
+
+
 def test_step_rejects_images(cgan):
     labels = np.zeros(BATCH_SIZE, np.int32)
     with pytest.raises(ValueError, match="uint8"):
@@ -249,6 +255,19 @@ def test_mode_seeking_weight_changes_step(
 def test_mode_seeking_weight_rejected(model_config, train_config):
     with pytest.raises(ValueError, match="mode_seeking_weight=-1"):
         conditional.ConditionalGAN(model_config, train_config, mode_seeking_weight=-1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"objective": "hinge"}, "objective='hinge'"),
+        ({"discriminator_steps": 5}, "discriminator_steps=5"),
+    ],
+)
+def test_unsupported_objective_rejected(model_config, train_config, change, message):
+    unsupported = dataclasses.replace(train_config, **change)
+    with pytest.raises(ValueError, match=message):
+        conditional.ConditionalGAN(model_config, unsupported)
 
 
 def test_extra_generator_steps(model_config, labeled_batches):
@@ -465,30 +484,32 @@ def test_export_command_missing_run(tmp_path, capsys):
 
 
 def test_confusion_matrix_counts():
-    matrix = conditional.confusion_matrix([0, 0, 1, 2], [0, 1, 1, 1], num_classes=3)
+    matrix = conditional_lesson.confusion_matrix(
+        [0, 0, 1, 2], [0, 1, 1, 1], num_classes=3
+    )
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [0, 1, 0]])
-    result = conditional.accuracy_from_confusion(matrix)
+    result = conditional_lesson.accuracy_from_confusion(matrix)
     assert result.accuracy == pytest.approx(0.5)
     np.testing.assert_allclose(result.per_class, [0.5, 1.0, 0.0])
 
 
 def test_confusion_matrix_rejects_labels():
     with pytest.raises(ValueError, match="predicted labels span"):
-        conditional.confusion_matrix([0, 1], [0, 10])
+        conditional_lesson.confusion_matrix([0, 1], [0, 10])
     with pytest.raises(ValueError, match="two equal 1-D shapes"):
-        conditional.confusion_matrix([0, 1], [0])
+        conditional_lesson.confusion_matrix([0, 1], [0])
 
 
 def test_mean_pairwise_distance():
     images = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])
     # Pair distances 5, 0 and 5, averaged over the 3 pairs.
-    assert conditional.mean_pairwise_distance(images) == pytest.approx(10 / 3)
+    assert conditional_lesson.mean_pairwise_distance(images) == pytest.approx(10 / 3)
     with pytest.raises(ValueError, match="at least 2"):
-        conditional.mean_pairwise_distance(images[:1])
+        conditional_lesson.mean_pairwise_distance(images[:1])
 
 
 def test_class_latents_balanced():
-    z, labels = conditional.class_latents(jax.random.key(0), 3, 100)
+    z, labels = conditional_lesson.class_latents(jax.random.key(0), 3, 100)
     assert z.shape == (30, 100)
     np.testing.assert_array_equal(np.bincount(labels), np.full(10, 3))
 
@@ -506,8 +527,25 @@ def test_shipped_file_is_small():
     assert size < MAX_ASSET_MB
 
 
+def test_shipped_generator_golden_pixels(shipped):
+    # Recorded from the shipped file on a CPU: the centre pixel and the mean
+    # of each image. A change to the model code or to the file loader that
+    # alters the drawn digits fails here.
+    z = np.asarray(jax.random.normal(jax.random.key(7), (4, 100)), np.float32)
+    images = np.asarray(shipped.generate(z, np.array([0, 3, 7, 9], np.int32)))
+    assert shipped.step == 3000
+    np.testing.assert_allclose(
+        images[:, 16, 16, 0], [-1.0, -0.98411125, -0.99792933, 0.71688759], atol=1e-4
+    )
+    np.testing.assert_allclose(
+        images.mean(axis=(1, 2, 3)),
+        [-0.78974962, -0.78380203, -0.84013480, -0.89320028],
+        atol=1e-4,
+    )
+
+
 def test_shipped_generator_draws_requested_digits(shipped):
-    result = conditional.class_accuracy(shipped, num_per_class=100, seed=0)
+    result = conditional_lesson.class_accuracy(shipped, num_per_class=100, seed=0)
     assert result.confusion.sum() == 1000
     assert result.accuracy > SHIPPED_MIN_ACCURACY, result.report()
     assert result.per_class.min() > SHIPPED_MIN_CLASS_ACCURACY, result.report()
@@ -516,7 +554,9 @@ def test_shipped_generator_draws_requested_digits(shipped):
 def test_shipped_accuracy_far_above_label_blind(shipped):
     # The same latent vectors with labels shifted by one must mostly be read
     # as the shifted label, so the label, not the latent, picks the digit.
-    z, labels = conditional.class_latents(jax.random.key(1), 20, shipped.latent_dim)
+    z, labels = conditional_lesson.class_latents(
+        jax.random.key(1), 20, shipped.latent_dim
+    )
     shifted = (labels + 1) % 10
     images = np.asarray(shipped.generate(z, shifted))
     predicted = classifier.predict_proba(
@@ -526,7 +566,7 @@ def test_shipped_accuracy_far_above_label_blind(shipped):
 
 
 def test_shipped_generator_uses_latent(shipped):
-    result = conditional.class_diversity(shipped, num_per_class=20, seed=0)
+    result = conditional_lesson.class_diversity(shipped, num_per_class=20, seed=0)
     assert result.generated.shape == (10,)
     # Real digits of one class are about 17 apart; a generator that ignores z
     # measured below 3 on every class.
@@ -535,7 +575,7 @@ def test_shipped_generator_uses_latent(shipped):
 
 
 def test_class_frechet_shapes(shipped):
-    result = conditional.class_frechet(shipped, num_per_class=20, seed=0)
+    result = conditional_lesson.class_frechet(shipped, num_per_class=20, seed=0)
     assert result.generated.shape == (10,)
     assert result.real.shape == (10,)
     assert np.all(result.generated >= 0)
@@ -544,11 +584,11 @@ def test_class_frechet_shapes(shipped):
 
 def test_class_frechet_rejects_large_sets(shipped):
     with pytest.raises(ValueError, match="num_per_class=200"):
-        conditional.class_frechet(shipped, num_per_class=200)
+        conditional_lesson.class_frechet(shipped, num_per_class=200)
 
 
 def test_digit_rows_layout(shipped):
-    rows = conditional.digit_rows(shipped, 2, seed=4)
+    rows = conditional_lesson.digit_rows(shipped, 2, seed=4)
     z = np.asarray(shipped.sample_latent(jax.random.key(4), 2))
     expected = np.asarray(shipped.generate(np.repeat(z[1:], 10, 0), np.arange(10)))
     assert rows.shape == (20, 32, 32, 1)
@@ -559,7 +599,7 @@ def test_digit_rows_layout(shipped):
 
 
 def test_explorer_shows_chosen_digit(shipped):
-    explorer = conditional.DigitExplorer(shipped, num_sliders=3, digit=2)
+    explorer = conditional_lesson.DigitExplorer(shipped, num_sliders=3, digit=2)
     try:
         first_png = explorer.png
         row = explorer.rendered_row()
@@ -574,7 +614,7 @@ def test_explorer_shows_chosen_digit(shipped):
 
 
 def test_explorer_slider_sets_coordinate(shipped):
-    explorer = conditional.DigitExplorer(shipped, num_sliders=2)
+    explorer = conditional_lesson.DigitExplorer(shipped, num_sliders=2)
     try:
         before = explorer.rendered_row()
         explorer.sliders[1].value = 2.5
@@ -590,7 +630,7 @@ def test_explorer_slider_sets_coordinate(shipped):
 
 def test_explorer_rejects_slider_count(shipped):
     with pytest.raises(ValueError, match="num_sliders=9"):
-        conditional.DigitExplorer(shipped, num_sliders=9)
+        conditional_lesson.DigitExplorer(shipped, num_sliders=9)
 
 
 # Exercise checks.
@@ -609,33 +649,33 @@ def _projection_logit(unconditional, features, embedding, labels):
 
 
 def test_condition_check_accepts_solution(capsys):
-    assert conditional.check_condition_latent(_condition_latent)
+    assert conditional_lesson.check_condition_latent(_condition_latent)
     assert capsys.readouterr().out.startswith("Correct")
 
 
 @pytest.mark.parametrize(
-    "mistake", conditional._CONDITION_MISTAKES, ids=lambda mistake: mistake.name
+    "mistake", conditional_lesson._CONDITION_MISTAKES, ids=lambda mistake: mistake.name
 )
 def test_condition_check_hints(mistake, capsys):
-    assert not conditional.check_condition_latent(mistake.answer)
+    assert not conditional_lesson.check_condition_latent(mistake.answer)
     assert mistake.hint in capsys.readouterr().out
 
 
 def test_condition_check_unanswered(capsys):
-    assert not conditional.check_condition_latent(lambda z, labels, k: None)
+    assert not conditional_lesson.check_condition_latent(lambda z, labels, k: None)
     assert "Not answered yet" in capsys.readouterr().out
 
 
 def test_projection_check_accepts_solution(capsys):
-    assert conditional.check_projection_logit(_projection_logit)
+    assert conditional_lesson.check_projection_logit(_projection_logit)
     assert capsys.readouterr().out.startswith("Correct")
 
 
 @pytest.mark.parametrize(
-    "mistake", conditional._PROJECTION_MISTAKES, ids=lambda mistake: mistake.name
+    "mistake", conditional_lesson._PROJECTION_MISTAKES, ids=lambda mistake: mistake.name
 )
 def test_projection_check_hints(mistake, capsys):
-    assert not conditional.check_projection_logit(mistake.answer)
+    assert not conditional_lesson.check_projection_logit(mistake.answer)
     assert mistake.hint in capsys.readouterr().out
 
 
@@ -651,5 +691,5 @@ def test_projection_check_hints(mistake, capsys):
     ],
 )
 def test_label_blind_check(answer, passes, message, capsys):
-    assert conditional.check_label_blind_accuracy(answer) is passes
+    assert conditional_lesson.check_label_blind_accuracy(answer) is passes
     assert message in capsys.readouterr().out

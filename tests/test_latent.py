@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 
 import IPython.display
@@ -11,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from gan_lessons import latent, pretrained
+from gan_lessons import latent, pretrained, widgets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -571,17 +572,26 @@ def test_rebuilding_keeps_one_figure(generator):
     assert "test_rebuild" not in latent.open_explorers()
 
 
-def test_show_displays_png_then_box(generator, monkeypatch):
+def test_show_displays_box_with_png(generator, monkeypatch):
     explorer = latent.LatentExplorer(generator, _directions(), name="test_show")
+    bundles = []
+    monkeypatch.setattr(
+        widgets, "display", lambda item, raw=False: bundles.append(item)
+    )
+    explorer.show()
+    assert len(bundles) == 1
+    view = bundles[0][widgets.WIDGET_VIEW_MIMETYPE]
+    assert view["model_id"] == explorer.box.model_id
+    png = base64.b64decode(bundles[0]["image/png"])
+    assert png.startswith(PNG_SIGNATURE)
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda item: shown.append(item))
-    explorer.show()
-    assert isinstance(shown[0], IPython.display.Image)
-    assert shown[0].data.startswith(PNG_SIGNATURE)
-    assert shown[1] is explorer.box
-    shown.clear()
     explorer.show("static")
     assert len(shown) == 1
+    assert isinstance(shown[0], IPython.display.Image)
+    shown.clear()
+    explorer.show("interactive")
+    assert shown == [explorer.box]
     with pytest.raises(ValueError, match="'both'"):
         explorer.show("live")
     explorer.close()

@@ -7,6 +7,7 @@ that the one figure of each playground changes in place.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import jax
@@ -294,22 +295,37 @@ def test_rebuilding_keeps_one_figure():
 @pytest.mark.parametrize(
     ("mode", "kinds"),
     [
-        ("both", [Image, "VBox"]),
         ("static", [Image]),
         ("interactive", ["VBox"]),
     ],
 )
-def test_show_displays_png_and_box(crowd_playground, monkeypatch, mode, kinds):
+def test_show_displays_png_or_box(crowd_playground, monkeypatch, mode, kinds):
     shown = []
     monkeypatch.setattr(widgets, "display", shown.append)
     crowd_playground.show(mode)
     names = [kind if isinstance(kind, str) else kind.__name__ for kind in kinds]
     assert [type(item).__name__ for item in shown] == names
-    if mode != "interactive":
+    if mode == "static":
         assert shown[0].data == crowd_playground.png
         assert png_size(shown[0].data)[0] > 0
-    if mode != "static":
-        assert shown[-1] is crowd_playground.box
+    else:
+        assert shown[0] is crowd_playground.box
+
+
+def test_show_both_is_one_output(crowd_playground, monkeypatch):
+    shown = []
+    monkeypatch.setattr(
+        widgets, "display", lambda item, **kwargs: shown.append((item, kwargs))
+    )
+    crowd_playground.show()
+    assert len(shown) == 1
+    bundle, kwargs = shown[0]
+    assert kwargs == {"raw": True}
+    view = bundle[widgets.WIDGET_VIEW_MIMETYPE]
+    assert view["model_id"] == crowd_playground.box.model_id
+    assert (view["version_major"], view["version_minor"]) == (2, 0)
+    assert base64.b64decode(bundle["image/png"]) == crowd_playground.png
+    assert "text/plain" in bundle
 
 
 def test_show_rejects_unknown_mode(crowd_playground):

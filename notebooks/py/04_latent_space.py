@@ -31,9 +31,9 @@
 # load.
 #
 # **Widgets:** the sliders need a front end with ipywidgets (JupyterLab, Jupyter
-# Notebook, VS Code, Colab). Each explorer cell first shows a static picture of
-# its starting state, so a notebook rendered without widgets still shows a
-# figure.
+# Notebook, VS Code, Colab). The output of each explorer cell also holds a
+# picture of its starting state, which a notebook rendered without widgets
+# shows in place of the widgets.
 
 # %%
 # @title Colab setup (does nothing outside Google Colab)

@@ -28,8 +28,9 @@
 # package, so the only training is a short demonstration of checkpoints. On a 2-core CPU shared with other jobs (load average 5 to 7), one pass in quick mode (`GAN_LESSONS_QUICK=1`, used by the tests) took 68 seconds, most of it compiling, and full mode took 34 seconds right after it, with the compiled programs in the disk cache.
 #
 # **Widgets:** the digit explorer needs a front end with ipywidgets (JupyterLab,
-# Jupyter Notebook, VS Code, Colab). Its cell first shows a static picture, so a
-# notebook rendered without widgets still shows a figure.
+# Jupyter Notebook, VS Code, Colab). Its cell's output also holds a picture of the
+# starting state, which a notebook rendered without widgets shows in place of
+# the widgets.
 
 # %%
 # @title Colab setup (does nothing outside Google Colab)
@@ -194,6 +195,7 @@ from flax import nnx
 from gan_lessons import (
     classifier,
     conditional,
+    conditional_lesson,
     notebook,
     plotting,
     runtime,
@@ -369,8 +371,8 @@ assert difference == 0.0
 # as the requested label. But every latent vector gave the *same* digit for a label: the
 # mean pixel distance between two generated digits of one label was
 # between 2.0 and 3.1 depending on the label, against about 17 for two real digits of one class. The numbers come
-# from `conditional.class_accuracy` (100 digits per label) and
-# `conditional.class_diversity` (50 per label) on the final checkpoint of that
+# from `conditional_lesson.class_accuracy` (100 digits per label) and
+# `conditional_lesson.class_diversity` (50 per label) on the final checkpoint of that
 # run, 3,000 steps at width 32 with seed 0. It was made before the mode seeking
 # term below existed. The closest command today is
 #
@@ -410,7 +412,7 @@ assert difference == 0.0
 # each column one label.
 
 # %%
-rows = conditional.digit_rows(generator, 6, seed=0)
+rows = conditional_lesson.digit_rows(generator, 6, seed=0)
 plotting.show_images(rows, columns=10, title="rows: latent vectors, columns: labels")
 
 # %% [markdown]
@@ -426,7 +428,7 @@ plotting.show_images(rows, columns=10, title="rows: latent vectors, columns: lab
 # width for others; lesson 4 finds the directions that change an image most.
 
 # %%
-explorer = conditional.DigitExplorer(generator, num_sliders=4, seed=0, digit=7)
+explorer = conditional_lesson.DigitExplorer(generator, num_sliders=4, seed=0, digit=7)
 explorer.show()
 
 # %% [markdown]
@@ -442,14 +444,14 @@ explorer.show()
 # %%
 digit_classifier = classifier.default_classifier()
 num_per_class = 20 if QUICK else 100
-accuracy = conditional.class_accuracy(
+accuracy = conditional_lesson.class_accuracy(
     generator, num_per_class=num_per_class, seed=0, model=digit_classifier
 )
-real_accuracy = conditional.real_class_accuracy(model=digit_classifier)
+real_accuracy = conditional_lesson.real_class_accuracy(model=digit_classifier)
 print("generated:", accuracy.report())
 print("real:     ", real_accuracy.report())
 widgets.show_figure(
-    conditional.plot_confusion_matrix(
+    conditional_lesson.plot_confusion_matrix(
         accuracy, title=f"{num_per_class} generated digits per label"
     )
 )
@@ -468,10 +470,10 @@ widgets.show_figure(
 # the 1,000-digit figures of lesson 5 and compare only with each other.
 
 # %%
-diversity = conditional.class_diversity(
+diversity = conditional_lesson.class_diversity(
     generator, num_per_class=20 if QUICK else 50, seed=0
 )
-frechet = conditional.class_frechet(
+frechet = conditional_lesson.class_frechet(
     generator, num_per_class=50 if QUICK else 100, seed=0, model=digit_classifier
 )
 table_rows = {
@@ -483,7 +485,7 @@ table_rows = {
 print(f"{'class':22s}" + "".join(f"{digit:6d}" for digit in range(10)))
 for name, values in table_rows.items():
     print(f"{name:22s}" + "".join(f"{value:6.1f}" for value in values))
-widgets.show_figure(conditional.plot_class_frechet(frechet))
+widgets.show_figure(conditional_lesson.plot_class_frechet(frechet))
 
 
 # %% [markdown]
@@ -505,7 +507,7 @@ def condition_latent(z, labels, num_classes):
     return None
 
 
-exercise_1_passed = conditional.check_condition_latent(condition_latent)
+exercise_1_passed = conditional_lesson.check_condition_latent(condition_latent)
 
 
 # %% [markdown]
@@ -537,7 +539,7 @@ def projection_logit(unconditional, features, embedding, labels):
     return None
 
 
-exercise_2_passed = conditional.check_projection_logit(projection_logit)
+exercise_2_passed = conditional_lesson.check_projection_logit(projection_logit)
 
 # %% [markdown]
 # <details>
@@ -565,7 +567,7 @@ exercise_2_passed = conditional.check_projection_logit(projection_logit)
 # %%
 label_blind_accuracy = None  # your answer: a number
 
-exercise_3_passed = conditional.check_label_blind_accuracy(label_blind_accuracy)
+exercise_3_passed = conditional_lesson.check_label_blind_accuracy(label_blind_accuracy)
 
 # %% [markdown]
 # <details>

@@ -27,9 +27,9 @@
 # for fewer steps and took about 70 seconds.
 #
 # **Widgets:** the kernel and stride sliders need a front end with ipywidgets
-# (JupyterLab, Jupyter Notebook, VS Code, Colab). The cell first shows a static
-# picture of the starting values, so a notebook rendered without widgets still
-# shows a figure.
+# (JupyterLab, Jupyter Notebook, VS Code, Colab). The cell's output also holds
+# a picture of the starting values, which a notebook rendered without widgets
+# shows in place of the widgets.
 
 # %%
 # @title Colab setup (does nothing outside Google Colab)
