@@ -21,6 +21,8 @@ logger = logging.getLogger("gan_lessons")
 # The README's default run: with the dcgan preset at width 32 and batch 64,
 # recognisable digits of all classes in about 4 minutes on a 2-core CPU.
 DEFAULT_STEPS = 3000
+# Adam learning rate of both networks in the DCGAN guidelines.
+DEFAULT_LEARNING_RATE = 2e-4
 # Images rendered per call by the sample command.
 SAMPLE_CHUNK = 256
 
@@ -75,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="real images per step (default: the preset's, 64 for dcgan)",
     )
-    train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed")
+    train.add_argument(
+        "--seed", type=_non_negative_int, default=None, help="random seed (default 0)"
+    )
     train.add_argument(
         "--preset",
         choices=config.PRESETS,
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--loss",
         choices=config.GENERATOR_LOSSES,
-        default="non_saturating",
+        default=None,
         help="generator loss (default non_saturating)",
     )
     train.add_argument(
@@ -145,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--lr",
         type=_positive_float,
-        default=2e-4,
+        default=None,
         help="Adam learning rate of both networks (default 2e-4)",
     )
     train.add_argument(
@@ -311,6 +315,7 @@ def _train(args: argparse.Namespace) -> int:
         # count changes. An explicit --width or --preset is still checked
         # against the checkpoint, so a mismatch is reported, not ignored.
         model_config, train_config = saved
+        _check_resumed_options(args, train_config)
         train_config = dataclasses.replace(train_config, steps=args.steps)
     preset = args.preset or "dcgan"
     if saved is None or args.width is not None or args.preset is not None:
@@ -323,12 +328,13 @@ def _train(args: argparse.Namespace) -> int:
         # A preset rebuilt for --width or --preset keeps the saved choice.
         model_config = dataclasses.replace(model_config, upsampling=saved[0].upsampling)
     model_config = _with_discriminator_options(model_config, args, saved)
+    learning_rate = DEFAULT_LEARNING_RATE if args.lr is None else args.lr
     overrides = {
         "steps": args.steps,
-        "seed": args.seed,
-        "generator_loss": args.loss,
-        "generator_learning_rate": args.lr,
-        "discriminator_learning_rate": args.lr,
+        "seed": 0 if args.seed is None else args.seed,
+        "generator_loss": args.loss or "non_saturating",
+        "generator_learning_rate": learning_rate,
+        "discriminator_learning_rate": learning_rate,
     }
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
@@ -341,6 +347,15 @@ def _train(args: argparse.Namespace) -> int:
         train_config = config.train_preset(preset, **overrides)
     # Fails before any data loads, with the flag that fixes the combination.
     check_objective(model_config, train_config)
+    if (
+        args.gradient_penalty_weight is not None
+        and train_config.objective != "wasserstein_gp"
+    ):
+        raise ValueError(
+            f"--gradient-penalty-weight {args.gradient_penalty_weight} has no "
+            f"effect with objective {train_config.objective!r}; add --objective "
+            "wasserstein_gp or drop --gradient-penalty-weight."
+        )
     options = runner.RunOptions(
         out_dir=args.out,
         data_source=args.data,
@@ -369,6 +384,43 @@ def _train(args: argparse.Namespace) -> int:
     print(f"Curves: {result.out_dir / 'losses.png'}")
     print(f"Checkpoints: {result.out_dir / 'checkpoints'}")
     return 0
+
+
+# Options of `train` that set a TrainConfig field: (flag, fields it sets).
+_TRAIN_OPTIONS = {
+    "batch_size": ("--batch-size", ("batch_size",)),
+    "seed": ("--seed", ("seed",)),
+    "loss": ("--loss", ("generator_loss",)),
+    "lr": ("--lr", ("generator_learning_rate", "discriminator_learning_rate")),
+    "generator_steps": ("--generator-steps", ("generator_steps",)),
+    "objective": ("--objective", ("objective",)),
+    "discriminator_steps": ("--discriminator-steps", ("discriminator_steps",)),
+    "gradient_penalty_weight": (
+        "--gradient-penalty-weight",
+        ("gradient_penalty_weight",),
+    ),
+}
+
+
+def _check_resumed_options(args: argparse.Namespace, saved_train_config) -> None:
+    """Raises ``ValueError`` for a training option that differs from the run's.
+
+    A resumed run continues with its saved settings, so an option that would
+    change them is an error rather than silently ignored.
+    """
+    for name, (flag, fields) in _TRAIN_OPTIONS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        for field in fields:
+            saved_value = getattr(saved_train_config, field)
+            if value != saved_value:
+                raise ValueError(
+                    f"{flag} {value} differs from the resumed run's saved "
+                    f"{field}={saved_value!r}; --resume keeps a run's settings "
+                    f"and only --steps may change. Drop {flag}, or start a new "
+                    "run in another --out folder."
+                )
 
 
 def _with_discriminator_options(model_config, args: argparse.Namespace, saved):

@@ -305,6 +305,14 @@ class ConditionalGAN(GAN):
                 "conditional GAN, which trains the cross-entropy objective; "
                 "use TrainConfig(objective='cross_entropy')."
             )
+        # ProjectionDiscriminator.features follows the batch-norm layout.
+        if model_config.discriminator_norm != "batch" or model_config.spectral_norm:
+            raise ValueError(
+                f"discriminator_norm={model_config.discriminator_norm!r} with "
+                f"spectral_norm={model_config.spectral_norm!r} is not supported "
+                "by the conditional GAN's projection discriminator; use "
+                "ModelConfig(discriminator_norm='batch', spectral_norm=False)."
+            )
         if train_config.discriminator_steps != 1:
             raise ValueError(
                 f"discriminator_steps={train_config.discriminator_steps!r} is "
@@ -701,6 +709,18 @@ def _check_same_extra(meta: dict[str, Any], gan: ConditionalGAN, where) -> None:
                 f"{where} was saved with {name}={saved.get(name)!r}, but this "
                 f"model has {name}={value!r}. Choose a new output folder."
             )
+    # Batches and latent draws follow the seed and the batch size, so a run
+    # resumed with other values would match neither the record nor an
+    # uninterrupted run.
+    saved_train = meta.get("train_config", {})
+    for name in ("seed", "batch_size"):
+        value = getattr(gan.train_config, name)
+        if name in saved_train and saved_train[name] != value:
+            raise CheckpointMismatchError(
+                f"{where} was saved with {name}={saved_train[name]!r}, but this "
+                f"run has {name}={value!r}. Pass --{name.replace('_', '-')} "
+                f"{saved_train[name]} to continue it, or choose a new output folder."
+            )
 
 
 def restore(checkpoint_dir: str | os.PathLike, step: int | None = None):
@@ -898,6 +918,11 @@ def export_generator(
     """Writes the generator of a conditional training run to ``out`` (.npz)."""
     if Path(out).suffix.lower() != ".npz":
         raise ValueError(f"Output {os.fspath(out)!r} must end in .npz.")
+    if Path(out).is_dir():
+        raise ValueError(
+            f"Output {os.fspath(out)!r} is a folder; pass a file path such as "
+            "generator_conditional.npz."
+        )
     gan, state = restore(checkpoint_dir, step)
     return save_generator(out, gan, state)
 
@@ -1070,9 +1095,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 arguments.checkpoint, arguments.out, step=arguments.step
             )
             print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
-    except (CheckpointError, ValueError) as error:
+    except (CheckpointError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # An interrupt inside the training loop saves a checkpoint first.
+        print(
+            "Interrupted. Run the same command again to continue from the "
+            "newest checkpoint.",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

@@ -135,6 +135,40 @@ def test_resume_other_width(run_copy, capsys):
     assert _metric_steps(run_copy) == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "field"),
+    [
+        ("--objective", "hinge", "objective"),
+        ("--seed", "3", "seed"),
+        ("--batch-size", "4", "batch_size"),
+        ("--lr", "0.001", "generator_learning_rate"),
+        ("--loss", "minimax", "generator_loss"),
+        ("--discriminator-steps", "5", "discriminator_steps"),
+    ],
+)
+def test_resume_rejects_changed_option(run_copy, capsys, flag, value, field):
+    assert main(_train_args(run_copy, 10, "--resume", flag, value)) == 2
+    error = capsys.readouterr().err
+    assert f"{flag} {value} differs" in error
+    assert f"saved {field}=" in error
+    assert _metric_steps(run_copy) == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_accepts_same_option(run_copy):
+    assert (
+        main(_train_args(run_copy, 8, "--resume", "--objective", "cross_entropy")) == 0
+    )
+    assert _metric_steps(run_copy)[-1] == 8
+
+
+def test_penalty_weight_needs_wasserstein(tmp_path, capsys):
+    args = _train_args(tmp_path / "run", 2, "--gradient-penalty-weight", "5")
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "--gradient-penalty-weight 5.0 has no effect" in error
+    assert "--objective wasserstein_gp" in error
+
+
 def test_sample_npz(run_dir, tmp_path, capsys):
     out = tmp_path / "samples.npz"
     code = main(

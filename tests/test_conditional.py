@@ -340,6 +340,28 @@ def test_train_rejects_other_architecture(tmp_path):
         )
 
 
+@pytest.mark.parametrize(
+    "change", [{"discriminator_norm": "layer"}, {"spectral_norm": True}]
+)
+def test_unsupported_discriminator_rejected(model_config, train_config, change):
+    unsupported = dataclasses.replace(model_config, **change)
+    with pytest.raises(ValueError, match="projection discriminator"):
+        conditional.ConditionalGAN(unsupported, train_config)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": 3}, "seed=0, but this run has seed=3"),
+        ({"batch_size": 4}, "batch_size"),
+    ],
+)
+def test_train_rejects_other_seed_or_batch(straight_dir, straight_run, change, message):
+    settings = {"width": WIDTH, "batch_size": BATCH_SIZE, "seed": 0, **change}
+    with pytest.raises(CheckpointError, match=message):
+        conditional.train(straight_dir, steps=6, progress=False, **settings)
+
+
 def test_train_rejects_unconditional_run(gan, init_state, tmp_path):
     Checkpointer(tmp_path / "checkpoints").save(gan, init_state)
     with pytest.raises(CheckpointError, match="contains no conditional GAN checkpoint"):
@@ -470,6 +492,23 @@ def test_train_command_rejects_weight(tmp_path, capsys):
     )
     assert code == 1
     assert "mode_seeking_weight=-1.0" in capsys.readouterr().err
+
+
+def test_export_command_rejects_folder(straight_run, straight_dir, tmp_path, capsys):
+    folder = tmp_path / "generator.npz"
+    folder.mkdir()
+    args = ["export", "--checkpoint", str(straight_dir), "--out", str(folder)]
+    assert conditional.main(args) == 1
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_train_command_interrupt(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conditional, "train", interrupted)
+    assert conditional.main(["train", "--out", str(tmp_path)]) == 130
+    assert "Run the same command again" in capsys.readouterr().err
 
 
 def test_export_command_missing_run(tmp_path, capsys):

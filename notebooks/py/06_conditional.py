@@ -344,13 +344,14 @@ difference = max(
     )
 )
 print("largest difference between the two final states:", difference)
-assert difference == 0.0
+# Bit-identical on a CPU; GPU reductions may differ in the last bits.
+assert difference <= (0.0 if jax.default_backend() == "cpu" else 1e-3)
 
 # %% [markdown]
 # The two runs end with bit-identical weights, optimiser states and batch-norm
 # statistics: a crash or a Ctrl-C costs at most the steps since the last
 # checkpoint. On a GPU some XLA reductions are not bit-reproducible, so there
-# the difference can be tiny but non-zero.
+# the difference can be tiny but non-zero, and the check allows up to 0.001.
 #
 # The same function trains the shipped generator from the command line, and
 # `export` writes its generator (no discriminator, no optimiser state) to a
