@@ -482,6 +482,7 @@ def _sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".npz", ".png"):
         raise ValueError(f"--out {args.out!r} must end in .npz or .png.")
+    _check_not_folder(args.out)
     gan, state = _load_run(args.checkpoint)
     images = _generate(gan, state, args.n, args.seed)
     try:
@@ -499,9 +500,19 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_not_folder(out: str) -> None:
+    """Raises ``ValueError`` when the output file path ``out`` is a folder."""
+    if Path(out).is_dir():
+        raise ValueError(
+            f"--out {out!r} is a folder; pass a file path inside it, such as "
+            f"{str(Path(out) / 'generator.npz')!r}."
+        )
+
+
 def _export(args: argparse.Namespace) -> int:
     from gan_lessons import pretrained
 
+    _check_not_folder(args.out)
     path = pretrained.export_generator(args.checkpoint, args.out, step=args.step)
     generator = pretrained.load_generator(path)
     size_mb = path.stat().st_size / 1e6

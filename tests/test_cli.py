@@ -169,6 +169,17 @@ def test_penalty_weight_needs_wasserstein(tmp_path, capsys):
     assert "--objective wasserstein_gp" in error
 
 
+@pytest.mark.parametrize("command", ["sample", "export"])
+def test_output_folder_rejected(run_dir, tmp_path, capsys, command):
+    folder = tmp_path / "out.npz"
+    folder.mkdir()
+    args = [command, "--checkpoint", str(run_dir), "--out", str(folder)]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "is a folder" in error
+    assert "Errno" not in error
+
+
 def test_sample_npz(run_dir, tmp_path, capsys):
     out = tmp_path / "samples.npz"
     code = main(
