@@ -5,9 +5,9 @@ kernel, scaled by the input pixel, every ``s`` output pixels. Output pixel
 ``o`` of input pixel ``i`` receives tap ``t`` when ``o = s * i + t``, so away
 from the borders output pixel ``o`` receives the taps ``t`` with
 ``t % s == o % s``. When ``k`` is not a multiple of ``s``, some output phases
-receive more taps than others, so a constant input and a kernel of equal
-weights give an output that repeats every ``s`` pixels: along both axes of an
-image, a checkerboard. Odena,
+receive more taps than others. A constant input and a kernel of equal weights
+then give an output that repeats every ``s`` pixels, which along both axes of
+an image is a checkerboard. Odena,
 Dumoulin and Olah describe this in "Deconvolution and Checkerboard Artifacts"
 (Distill, 2016) and propose the resize-convolution, which
 ``ModelConfig(upsampling="resize")`` implements.

@@ -217,8 +217,8 @@ def find_array_problems(
 
     Returns:
         One phrase per missing or unexpected group of names, per array of
-        another shape or dtype and per array with NaN or infinite values;
-        empty when the arrays fit.
+        another shape or dtype and per array with NaN or infinite values.
+        The list is empty when the arrays fit.
     """
     missing = sorted(expected.keys() - arrays.keys())
     unexpected = sorted(arrays.keys() - expected.keys())

@@ -514,8 +514,8 @@ def recorded_mnist_path(name: str = "stable_mnist.json") -> Path:
     """Returns the path of a record of ``benchmarks/stable_mnist.py``.
 
     The records ship in the package's ``assets/`` folder, so lesson 7 finds
-    them in an installed package too; the default name is the script's default
-    output.
+    them in an installed package too. The default name is the script's
+    default output.
     """
     return Path(str(resources.files("gan_lessons") / "assets" / name))
 

@@ -239,7 +239,7 @@ def test_latent_explorer_slider_in_browser(open_notebook, artifacts):
 
     explorer = page.locator(f".{LatentExplorer.DOM_CLASS}")
     assert explorer.count() == 1
-    # The output holds the widget and a PNG fallback; only the widget shows.
+    # The output contains the widget and a PNG fallback, and only the widget shows.
     assert rendered_png_outputs(page, explorer) == 0
     assert browser_lab.clipped_texts(explorer) == []
     image = explorer.locator(".widget-image")

@@ -369,9 +369,8 @@ assert difference <= (0.0 if jax.default_backend() == "cpu" else 1e-3)
 #
 # The first version of this lesson trained exactly what the sections above
 # describe. Its digits were clean, and the classifier read 89.7% of them
-# as the requested label. But every latent vector gave the *same* digit for a label: the
-# mean pixel distance between two generated digits of one label was
-# between 2.0 and 3.1 depending on the label, against about 17 for two real digits of one class. The numbers come
+# as the requested label. But every latent vector gave the *same* digit for a label. The mean pixel distance between two generated digits of one label was between 2.0 and 3.1,
+# depending on the label, against about 17 for two real digits of one class. The numbers come
 # from `conditional_lesson.class_accuracy` (100 digits per label) and
 # `conditional_lesson.class_diversity` (50 per label) on the final checkpoint of that
 # run, 3,000 steps at width 32 with seed 0. It was made before the mode seeking
@@ -424,9 +423,8 @@ plotting.show_images(rows, columns=10, title="rows: latent vectors, columns: lab
 # Choose a digit with the buttons and move the sliders, which set the first
 # four coordinates of $z$. The large image is $G(z, y)$ for the chosen digit and
 # the row below keeps the same $z$ for all ten labels, with a frame around the
-# chosen one. Typing a seed draws a new $z$. The coordinates were not chosen to
-# mean anything, so one slider may change the slant for some digits and the
-# width for others; lesson 4 finds the directions that change an image most.
+# chosen one. Typing a seed draws a new $z$. The coordinates were not chosen to mean anything, so one slider may change the slant for some digits and the width for others.
+# Lesson 4 finds the directions that change an image most.
 
 # %%
 explorer = conditional_lesson.DigitExplorer(generator, num_sliders=4, seed=0, digit=7)

@@ -361,9 +361,8 @@ print(
 # as constants under differentiation. A convolution kernel
 # $(k_h, k_w, c_{in}, c_{out})$ is read as a matrix with $c_{out}$ columns.
 #
-# (`flax.nnx.SpectralNorm` of flax 0.12.8 writes the normalised kernel back into
-# the wrapped layer's parameter, so calling the same module twice normalises
-# twice; the package's version leaves the parameter alone.)
+# (`flax.nnx.SpectralNorm` of flax 0.12.8 writes the normalised kernel back into the wrapped layer's parameter, so calling the same module twice normalises twice.
+# The package's version leaves the parameter alone.)
 #
 # Watch the estimate converge on a random dense layer:
 
@@ -392,8 +391,7 @@ print(f"exact largest singular value: {exact:.4f}")
 #
 # `stable.compare_ring` trains lesson 5's toy GAN (MLPs with two hidden layers
 # of 32, Adam learning rate $2 \cdot 10^{-3}$) with each recipe's loss and Adam
-# betas, for the same number of generator updates. The `wasserstein_gp` critic
-# makes 5 updates per generator update; the toy GAN has no batch norm, and
+# betas, for the same number of generator updates. The `wasserstein_gp` critic makes 5 updates per generator update. The toy GAN has no batch norm, and
 # spectral norm is not applied to the toy networks, so `hinge` differs from
 # `cross_entropy` by its loss only. At the end, 1,000 samples are checked for
 # coverage as in lesson 5: modes covered (of 8), and the share of samples
@@ -501,9 +499,8 @@ print(stable.mnist_table(longer))
 
 
 # %% [markdown]
-# After 1,000 generator updates the order changed. `cross_entropy` now had
-# the lowest Fréchet distance (146), with 8 classes and 17% of its samples
-# classified with confidence; `wasserstein_gp` followed (325, all 10 classes
+# After 1,000 generator updates the order changed. `cross_entropy` now had the lowest Fréchet distance (146), with 8 classes and 17% of its samples classified with confidence.
+# `wasserstein_gp` followed (325, all 10 classes
 # but no confident sample), and `hinge` had fallen behind (351, 3 classes).
 # The hinge run's distance grew between 300 and 1,000 updates, while the
 # others fell. With one seed per recipe, no ranking here is reliable: at 300
